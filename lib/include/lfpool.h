@@ -1,0 +1,246 @@
+/*
+ * lfpool — a lock-free concurrent object pool.
+ *
+ * A pool owns up to `capacity` objects of one size. Objects are created
+ * lazily by a user factory, handed out by lfp_acquire*(), given back by
+ * lfp_release*(), validated/reset on the way, evicted when idle for too long
+ * and all destroyed by lfp_destroy().
+ *
+ * Progress guarantees (see docs/design.md for the arguments):
+ *   - acquire served by the calling thread's cache, release into it:
+ *     wait-free (bounded steps, no retry loop, no shared-line write), except
+ *     while another thread is draining this thread's cache because the pool is
+ *     exhausted (see LFP_STATE below): then the call takes the slow path.
+ *   - refill from / flush to the shared depot: lock-free (a CAS retry loop on
+ *     a Treiber stack guarded by hazard pointers). Threads beyond the first
+ *     511 registered with one pool share one record under a mutex (blocking).
+ *   - creating an object: lock-free slot allocation plus the user's create().
+ *   - pool exhausted: lfp_try_acquire returns LFP_EMPTY; lfp_acquire blocks
+ *     (futex) and lfp_acquire_timed blocks up to its timeout.
+ *
+ * Thread safety: every function may be called concurrently from any thread,
+ * except lfp_destroy(), which must not overlap any other call on the same
+ * pool. Threads need no registration; a thread that exits returns its cached
+ * objects to the pool automatically.
+ */
+#ifndef LFPOOL_H
+#define LFPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(LFPOOL_STATIC_DEFINE)
+#define LFP_API
+#elif defined(__GNUC__)
+#define LFP_API __attribute__((visibility("default")))
+#else
+#define LFP_API
+#endif
+
+#define LFPOOL_VERSION_MAJOR 0
+#define LFPOOL_VERSION_MINOR 1
+#define LFPOOL_VERSION_PATCH 0
+
+/* Error codes. Every function that can fail returns one; 0 means success. */
+typedef enum lfp_err {
+	LFP_OK = 0,
+	LFP_EINVAL, /* a NULL argument, a zero or overflowing size, a bad config
+		     */
+	LFP_ENOMEM, /* the pool's memory could not be reserved/allocated */
+	LFP_EMPTY,  /* no object available right now (try-acquire, bulk) */
+	LFP_ETIMEDOUT, /* timed acquire: no object became available in time */
+	LFP_EFOREIGN,  /* the pointer is not a live object of this pool */
+	LFP_EDOUBLE,   /* the object is already idle in the pool: double release
+			*/
+	LFP_ECREATE,   /* the factory's create() failed (nothing was leaked) */
+	LFP_EBUSY,     /* lfp_destroy: objects were still acquired (destroyed
+			  anyway) */
+	LFP_ERR_COUNT_
+} lfp_err;
+
+/* A human-readable, static message for an error code (never NULL). */
+LFP_API const char *lfp_strerror(lfp_err err);
+
+/*
+ * The object lifecycle. `ctx` is lfp_factory.ctx, `obj` points at the
+ * object's memory inside the pool (size/align from lfp_config).
+ *   create:   construct the object in place; return 0 on success, non-zero on
+ *             failure (the slot is given back; acquire reports LFP_ECREATE).
+ *             NULL: objects start zero-filled.
+ *   validate: return non-zero if the object is still good. Checked on acquire
+ *             and/or release (lfp_config.validate_on); a failing object is
+ *             destroyed and replaced, never handed out. NULL: always good.
+ *   reset:    called on every release, before the object can be reused;
+ *             return 0 to keep it, non-zero to destroy it. NULL: no-op.
+ *   destroy:  release the object's resources. Called exactly once per
+ *             successfully created object. NULL: nothing to do.
+ * Callbacks may run on any thread, concurrently for different objects. They
+ * must not call back into the same pool.
+ */
+typedef struct lfp_factory {
+	int (*create)(void *ctx, void *obj);
+	int (*validate)(void *ctx, void *obj);
+	int (*reset)(void *ctx, void *obj);
+	void (*destroy)(void *ctx, void *obj);
+	void *ctx;
+} lfp_factory;
+
+enum lfp_validate_on {
+	LFP_VALIDATE_NEVER = 0,
+	LFP_VALIDATE_ON_ACQUIRE = 1 << 0,
+	LFP_VALIDATE_ON_RELEASE = 1 << 1,
+};
+
+/* Cache size to use when lfp_config.cache_size is LFP_CACHE_DEFAULT. */
+#define LFP_CACHE_DEFAULT ((uint32_t)-1)
+/* The largest per-thread cache (objects). */
+#define LFP_CACHE_MAX 1024u
+/* The largest object size and capacity accepted. */
+#define LFP_OBJECT_SIZE_MAX ((size_t)1 << 30)
+#define LFP_CAPACITY_MAX    ((uint64_t)1 << 31)
+/* Timeout meaning "wait forever" for lfp_acquire_timed. */
+#define LFP_FOREVER UINT64_MAX
+
+/*
+ * Pool configuration. Initialise with LFP_CONFIG_INIT (or zero it and set
+ * struct_size = sizeof(lfp_config)): struct_size lets later versions add
+ * fields without breaking callers compiled against this header.
+ */
+typedef struct lfp_config {
+	size_t struct_size;   /* sizeof(lfp_config) */
+	size_t object_size;   /* bytes per object, 1..LFP_OBJECT_SIZE_MAX */
+	size_t object_align;  /* power of two; 0 means 16 */
+	uint64_t capacity;    /* hard maximum of live objects, >= 1 */
+	uint64_t min_idle;    /* created by lfp_create and kept by eviction */
+	uint32_t cache_size;  /* per-thread cache; 0 disables, LFP_CACHE_DEFAULT
+			       */
+	uint32_t validate_on; /* enum lfp_validate_on flags */
+	uint64_t
+		max_idle_ns; /* evict objects idle longer than this; 0: never */
+	lfp_factory factory;
+} lfp_config;
+
+#define LFP_CONFIG_INIT                                                        \
+	{                                                                      \
+		.struct_size = sizeof(lfp_config),                             \
+		.cache_size = LFP_CACHE_DEFAULT                                \
+	}
+
+typedef struct lfp_pool lfp_pool;
+
+/*
+ * Create a pool. Reserves address space for `capacity` objects (committed
+ * only as objects are created) and creates `min_idle` objects up front.
+ * Errors: LFP_EINVAL (NULL, bad sizes, min_idle > capacity, bad alignment),
+ * LFP_ENOMEM, LFP_ECREATE (a min_idle object failed to create; nothing leaks).
+ */
+LFP_API lfp_err lfp_create(const lfp_config *cfg, lfp_pool **out);
+
+/*
+ * Destroy the pool: every live object (idle or still acquired) is passed to
+ * factory.destroy exactly once, then all memory is released. If `final` is
+ * not NULL it receives the statistics as they stood just before. Returns
+ * LFP_EBUSY if objects were still acquired (they are destroyed all the same;
+ * their pointers dangle), LFP_OK otherwise, LFP_EINVAL for NULL.
+ * Must not run concurrently with any other call on this pool.
+ */
+typedef struct lfp_stats lfp_stats;
+LFP_API lfp_err lfp_destroy(lfp_pool *pool, lfp_stats *final);
+
+/* Acquire without waiting: LFP_EMPTY when no object can be had right now. */
+LFP_API lfp_err lfp_try_acquire(lfp_pool *pool, void **obj);
+/* Acquire, waiting as long as it takes while the pool is exhausted. */
+LFP_API lfp_err lfp_acquire(lfp_pool *pool, void **obj);
+/* Acquire, waiting at most timeout_ns (LFP_FOREVER: no limit, 0: try). */
+LFP_API lfp_err lfp_acquire_timed(lfp_pool *pool, void **obj,
+				  uint64_t timeout_ns);
+
+/*
+ * Give an object back. Errors (the object is left untouched and nothing is
+ * lost): LFP_EINVAL (NULL), LFP_EFOREIGN (not a live object of this pool),
+ * LFP_EDOUBLE (already released). A release racing with another release of
+ * the same object from another thread is a data race in the caller's code;
+ * sequential double releases are always detected.
+ */
+LFP_API lfp_err lfp_release(lfp_pool *pool, void *obj);
+
+/*
+ * Acquire exactly n objects into objs[0..n), or none: LFP_EMPTY if fewer
+ * than n were available (those taken are given back). Never waits.
+ */
+LFP_API lfp_err lfp_acquire_bulk(lfp_pool *pool, void **objs, size_t n);
+/*
+ * Release n objects. Every valid one is released; returns LFP_OK or the
+ * first error met (the bad entries are skipped, nothing is lost).
+ */
+LFP_API lfp_err lfp_release_bulk(lfp_pool *pool, void *const *objs, size_t n);
+
+/*
+ * Return the calling thread's cached objects of this pool to the shared
+ * depot (also done automatically when a thread exits).
+ */
+LFP_API lfp_err lfp_thread_flush(lfp_pool *pool);
+
+/*
+ * Idle eviction: destroy objects idle for longer than max_ns, keeping at
+ * least min_idle live objects. Objects in caches of threads that did not use
+ * the pool since the previous trim are moved to the depot first (and so age
+ * from there). If `evicted` is not NULL it receives how many were destroyed.
+ * Safe to call concurrently with everything but lfp_destroy; the pool also
+ * runs it on its own from slow paths when lfp_config.max_idle_ns is set.
+ */
+LFP_API lfp_err lfp_trim(lfp_pool *pool, uint64_t max_ns, uint64_t *evicted);
+
+/*
+ * Weak handles: a handle names one acquisition of one object. It resolves
+ * (lfp_handle_get returns the object) only while that acquisition is still
+ * live: after release, or if the slot is later reused, it returns NULL.
+ * Generations are 64-bit and never repeat within a pool's lifetime.
+ */
+typedef struct lfp_handle {
+	uint64_t slot; /* slot index + 1; 0 is the null handle */
+	uint64_t gen;  /* the acquisition's generation */
+} lfp_handle;
+
+LFP_API lfp_handle lfp_handle_of(const lfp_pool *pool, const void *obj);
+LFP_API void *lfp_handle_get(const lfp_pool *pool, lfp_handle h);
+
+/*
+ * Statistics. Counters are monotonic totals since lfp_create; gauges are a
+ * snapshot (exact when no other thread is operating on the pool).
+ */
+struct lfp_stats {
+	uint64_t acquires;	      /* successful acquires */
+	uint64_t releases;	      /* successful releases */
+	uint64_t cache_hits;	      /* acquires served by the thread cache */
+	uint64_t cache_misses;	      /* acquires that left the thread cache */
+	uint64_t creates;	      /* objects created */
+	uint64_t create_failures;     /* create() returned failure */
+	uint64_t destroys;	      /* objects destroyed */
+	uint64_t validation_failures; /* validate()/reset() rejected objects */
+	uint64_t evictions;	      /* objects destroyed by idle eviction */
+	uint64_t waits;		      /* acquires that had to sleep */
+	uint64_t timeouts;	      /* timed acquires that gave up */
+	uint64_t empties;	      /* try/bulk acquires that found none */
+	uint64_t steals;	      /* drains of other threads' caches */
+	uint64_t live;		      /* objects currently created */
+	uint64_t idle;		      /* live objects inside the pool */
+	uint64_t in_use;	      /* live objects acquired by users */
+	uint64_t peak_live;	      /* high-water mark of live */
+	uint64_t capacity;	      /* the configured capacity */
+};
+
+LFP_API lfp_err lfp_get_stats(const lfp_pool *pool, lfp_stats *out);
+
+/* The object size and capacity the pool was created with (0 for NULL). */
+LFP_API size_t lfp_object_size(const lfp_pool *pool);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LFPOOL_H */

@@ -1,0 +1,134 @@
+/*
+ * trim.c — idle eviction.
+ *
+ * Magazines carry the time their objects went idle. A trim pass first moves
+ * the objects of thread caches whose owner did nothing since the previous
+ * pass into the depot (stamped with when the cache was last seen active),
+ * then takes every magazine out of the depot, destroys objects idle for at
+ * least max_ns (oldest first, never below min_idle live objects) and puts
+ * the others back. Concurrent acquirers may briefly find the depot empty
+ * while a pass runs; they then create (capacity permitting) or wait, and
+ * are woken when the objects come back.
+ */
+#include "lfpool_internal.h"
+
+#include <stdlib.h>
+
+struct trim_buf {
+	void **objs;
+	uint64_t *stamps;
+	size_t n, cap;
+};
+
+static bool buf_reserve(struct trim_buf *b, size_t more)
+{
+	if (b->n + more <= b->cap)
+		return true;
+	size_t cap = b->cap ? b->cap * 2 : 256;
+	while (cap < b->n + more)
+		cap *= 2;
+	void **o = realloc(b->objs, cap * sizeof(*o));
+	if (!o)
+		return false;
+	b->objs = o;
+	uint64_t *s = realloc(b->stamps, cap * sizeof(*s));
+	if (!s)
+		return false;
+	b->stamps = s;
+	b->cap = cap;
+	return true;
+}
+
+/* Put kept objects back, oldest first so the youngest end up on top. */
+static void put_back(struct lfp_pool *p, struct lfp_hprec *rec, void **objs,
+		     uint64_t *stamps, size_t n)
+{
+	uint32_t m = p->depot.mag_size;
+	size_t i = n;
+	while (i > 0) {
+		size_t k = i < m ? i : m;
+		/* objs[i-k .. i) — youngest member's stamp for the magazine. */
+		uint64_t stamp = stamps[i - k];
+		void *batch[LFP_CACHE_MAX];
+		for (size_t j = 0; j < k; j++)
+			batch[j] = objs[i - 1 - j];
+		if (!lfp_depot_push(&p->depot, rec, batch, (uint32_t)k, stamp))
+			for (size_t j = 0; j < k; j++)
+				lfp_object_destroy(p, batch[j]);
+		i -= k;
+	}
+}
+
+lfp_err lfp_trim(lfp_pool *p, uint64_t max_ns, uint64_t *evicted)
+{
+	if (evicted)
+		*evicted = 0;
+	if (!p)
+		return LFP_EINVAL;
+	if (pthread_mutex_trylock(&p->trim_lock) != 0)
+		return LFP_OK; /* another pass is running */
+	uint64_t now = lfp_coarse_ns();
+
+	/* 1. Caches of idle threads -> depot (same protocol as a drain). */
+	atomic_fetch_add_explicit(&p->pressure, 1, memory_order_seq_cst);
+	lfp_heavy_fence();
+	lfp_tcache_drain_all(p, true, now);
+	atomic_fetch_sub_explicit(&p->pressure, 1, memory_order_release);
+
+	/* 2. Everything out of the depot (newest first). */
+	struct lfp_tcache *mine = lfp_tcache_peek(p);
+	struct lfp_hprec *rec = mine ? mine->rec : NULL;
+	struct trim_buf b = {0};
+	void *mag[LFP_CACHE_MAX];
+	uint64_t stamp;
+	uint32_t n;
+	while (buf_reserve(&b, p->depot.mag_size) &&
+	       (n = lfp_depot_pop(&p->depot, rec, mag, &stamp)) > 0) {
+		for (uint32_t i = 0; i < n; i++) {
+			b.objs[b.n] = mag[i];
+			b.stamps[b.n++] = stamp;
+		}
+	}
+
+	/* 3. Evict the oldest (at the end) while old enough and above
+	 * min_idle; keep the rest. */
+	size_t keep = b.n, gone = 0;
+	while (keep > 0 && b.stamps[keep - 1] + max_ns <= now &&
+	       atomic_load_explicit(&p->live, memory_order_relaxed) - gone >
+		       p->min_idle) {
+		keep--;
+		gone++;
+	}
+	put_back(p, rec, b.objs, b.stamps, keep);
+	if (keep)
+		lfp_notify(p);
+	for (size_t i = keep; i < b.n; i++)
+		lfp_object_destroy(p, b.objs[i]);
+	lfp_add(&p->evictions, gone);
+	free(b.objs);
+	free(b.stamps);
+	pthread_mutex_unlock(&p->trim_lock);
+	if (evicted)
+		*evicted = gone;
+	return LFP_OK;
+}
+
+/* Run a trim pass from a slow path when one is due. */
+void lfp_maybe_trim(struct lfp_pool *p)
+{
+	if (LFP_LIKELY(p->max_idle_ns == 0))
+		return;
+	uint64_t now = lfp_coarse_ns();
+	uint64_t due =
+		atomic_load_explicit(&p->next_trim_ns, memory_order_relaxed);
+	if (now < due)
+		return;
+	uint64_t period = p->max_idle_ns / 2;
+	if (period < 1000000)
+		period = 1000000;
+	/* One thread wins the pass; the others go on. */
+	if (atomic_compare_exchange_strong_explicit(
+		    &p->next_trim_ns, &due, now + period, memory_order_relaxed,
+		    memory_order_relaxed))
+		lfp_trim(p, p->max_idle_ns, NULL);
+}
