@@ -41,12 +41,13 @@ static inline bool enter_cache(struct lfp_pool *p, struct lfp_tcache *c)
 {
 	atomic_store_explicit(&c->active, 1, memory_order_relaxed);
 	/* StoreLoad between the store above and the pressure load below: the
-	 * drainer's membarrier supplies it (wait.c); without membarrier we
-	 * fence here. The signal fence keeps the compiler from reordering. */
-	if (LFP_UNLIKELY(lfp_light_needs_fence))
-		atomic_thread_fence(memory_order_seq_cst);
-	else
-		atomic_signal_fence(memory_order_seq_cst);
+	 * drainer's membarrier supplies it (wait.c); the signal fence keeps
+	 * the compiler from reordering. ThreadSanitizer builds fence here. */
+#ifdef LFP_TSAN
+	atomic_thread_fence(memory_order_seq_cst);
+#else
+	atomic_signal_fence(memory_order_seq_cst);
+#endif
 	/* Acquire: a drainer's writes to len/objs, made under its lock before
 	 * it lowered the pressure (release), are visible once we read 0. */
 	return atomic_load_explicit(&p->pressure, memory_order_acquire) == 0;
@@ -237,8 +238,10 @@ static lfp_err acquire_contended(struct lfp_pool *p, struct lfp_tcache *c,
 	return err;
 }
 
-static lfp_err acquire_slow(struct lfp_pool *p, struct lfp_tcache *c,
-			    void **obj, bool *fresh, uint64_t deadline)
+static __attribute__((noinline)) lfp_err acquire_slow(struct lfp_pool *p,
+						      struct lfp_tcache *c,
+						      void **obj, bool *fresh,
+						      uint64_t deadline)
 {
 	lfp_maybe_trim(p);
 	*obj = acquire_refill(p, c);
@@ -279,9 +282,7 @@ static lfp_err acquire(struct lfp_pool *p, void **out, uint64_t deadline)
 		}
 		if (LFP_LIKELY(!fresh)) {
 			gen_bump(obj); /* idle (even) -> acquired (odd) */
-			if (LFP_UNLIKELY(p->validate_on &
-					 LFP_VALIDATE_ON_ACQUIRE) &&
-			    p->factory.validate &&
+			if (LFP_UNLIKELY(p->hooks_acquire) &&
 			    !p->factory.validate(p->factory.ctx, obj)) {
 				/* Never handed out: destroyed, and we try
 				 * again. */
@@ -317,7 +318,8 @@ lfp_err lfp_acquire_timed(lfp_pool *p, void **obj, uint64_t timeout_ns)
 
 /* ------------------------------------------------------------ release */
 
-static void release_slow(struct lfp_pool *p, struct lfp_tcache *c, void *obj)
+static __attribute__((noinline)) void
+release_slow(struct lfp_pool *p, struct lfp_tcache *c, void *obj)
 {
 	lfp_maybe_trim(p);
 	count(c, c ? &c->n_slow_rel : NULL, &p->rel_slow);
@@ -362,7 +364,8 @@ static inline lfp_err check_acquired(struct lfp_pool *p, const void *obj)
 {
 	if (LFP_UNLIKELY(!p || !obj))
 		return LFP_EINVAL;
-	if (LFP_UNLIKELY(lfp_slab_index(&p->slab, obj) < 0))
+	uint64_t idx;
+	if (LFP_UNLIKELY(!lfp_slab_find(&p->slab, obj, &idx)))
 		return LFP_EFOREIGN;
 	uint64_t g = atomic_load_explicit(&lfp_hdr_of(obj)->gen,
 					  memory_order_relaxed);
@@ -377,7 +380,7 @@ lfp_err lfp_release(lfp_pool *p, void *obj)
 	if (LFP_UNLIKELY(err))
 		return err;
 	struct lfp_tcache *c = tcache_of(p);
-	if (LFP_UNLIKELY(p->factory.reset || p->validate_on)) {
+	if (LFP_UNLIKELY(p->hooks_release)) {
 		bool bad = p->factory.reset &&
 			   p->factory.reset(p->factory.ctx, obj);
 		if (!bad && (p->validate_on & LFP_VALIDATE_ON_RELEASE) &&
@@ -445,7 +448,9 @@ lfp_handle lfp_handle_of(const lfp_pool *p, const void *obj)
 	lfp_handle h = {0, 0};
 	if (check_acquired((struct lfp_pool *)(uintptr_t)p, obj) != LFP_OK)
 		return h;
-	h.slot = (uint64_t)lfp_slab_index(&p->slab, obj) + 1;
+	uint64_t idx = 0;
+	lfp_slab_find(&p->slab, obj, &idx);
+	h.slot = idx + 1;
 	h.gen = atomic_load_explicit(&lfp_hdr_of(obj)->gen,
 				     memory_order_relaxed);
 	return h;

@@ -65,6 +65,8 @@ struct lfp_hdr {
 
 struct lfp_slab {
 	char *base;	    /* slot 0 */
+	char *obj_base;	    /* the object of slot 0 (base + hdr_off) */
+	uint64_t span;	    /* capacity * slot_size */
 	size_t slot_size;   /* bytes per slot */
 	size_t hdr_off;	    /* object offset inside its slot */
 	size_t object_size; /* user bytes */
@@ -97,23 +99,22 @@ static inline struct lfp_hdr *lfp_hdr_of(const void *obj)
 }
 
 /*
- * The slot index of a live object of this slab, or -1 if `obj` is not one.
+ * Find the slot of a live object of this slab; false if `obj` is not one.
  * Safe on any pointer: memory is read only after the range check, and the
  * whole arena is mapped readable.
  */
-static inline int64_t lfp_slab_index(const struct lfp_slab *s, const void *obj)
+static inline bool lfp_slab_find(const struct lfp_slab *s, const void *obj,
+				 uint64_t *idx)
 {
-	uintptr_t off = (uintptr_t)obj - (uintptr_t)s->base - s->hdr_off;
-	if (LFP_UNLIKELY(off >= s->capacity * s->slot_size))
-		return -1;
+	uint64_t off = (uint64_t)((uintptr_t)obj - (uintptr_t)s->obj_base);
+	if (LFP_UNLIKELY(off >= s->span))
+		return false;
 	/* Relaxed: the tag was published to this thread together with the
 	 * object itself (by whatever handed the object over). */
 	uint32_t tag = atomic_load_explicit(&lfp_hdr_of(obj)->tag,
 					    memory_order_relaxed);
-	uint64_t idx = (uint64_t)tag - 1;
-	if (LFP_UNLIKELY(tag == 0 || idx * s->slot_size != off))
-		return -1;
-	return (int64_t)idx;
+	*idx = (uint64_t)tag - 1;
+	return LFP_LIKELY(tag != 0 && *idx * s->slot_size == off);
 }
 
 /* ---------------------------------------------------------------- depot */
@@ -223,8 +224,9 @@ LFP_HIDDEN void lfp_wait_init(void);
 /* Make every thread of the process either see our earlier stores or have
  * its earlier stores visible to us (membarrier, or a fence fallback). */
 LFP_HIDDEN void lfp_heavy_fence(void);
-/* 1 when membarrier is unavailable: the fast path then fences itself. */
-extern int lfp_light_needs_fence;
+/* False when membarrier is unavailable: pools then keep their caches
+ * bypassed (pressure never drops to 0), trading speed for correctness. */
+LFP_HIDDEN bool lfp_heavy_fence_works(void);
 LFP_HIDDEN uint64_t lfp_now_ns(void);
 LFP_HIDDEN uint64_t lfp_coarse_ns(void);
 LFP_HIDDEN int lfp_futex_wait(_Atomic uint32_t *w, uint32_t val,
@@ -240,6 +242,8 @@ struct lfp_pool {
 	uint32_t cache_size;
 	uint32_t batch;
 	uint32_t validate_on;
+	bool hooks_acquire; /* validate on acquire */
+	bool hooks_release; /* reset and/or validate on release */
 	lfp_factory factory;
 	uint64_t min_idle;
 	uint64_t max_idle_ns;

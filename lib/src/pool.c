@@ -69,6 +69,11 @@ lfp_err lfp_create(const lfp_config *cfg, lfp_pool **out)
 				: cfg->cache_size;
 	p->batch = p->cache_size ? (p->cache_size + 1) / 2 : 1;
 	p->validate_on = cfg->validate_on;
+	p->hooks_acquire = (cfg->validate_on & LFP_VALIDATE_ON_ACQUIRE) &&
+			   cfg->factory.validate;
+	p->hooks_release = cfg->factory.reset ||
+			   ((cfg->validate_on & LFP_VALIDATE_ON_RELEASE) &&
+			    cfg->factory.validate);
 	p->factory = cfg->factory;
 	p->min_idle = cfg->min_idle;
 	p->max_idle_ns = cfg->max_idle_ns;
@@ -86,6 +91,8 @@ lfp_err lfp_create(const lfp_config *cfg, lfp_pool **out)
 		err = LFP_ENOMEM;
 		goto fail_depot;
 	}
+	/* No asymmetric fence: keep the caches bypassed for good. */
+	atomic_init(&p->pressure, lfp_heavy_fence_works() ? 0 : 1);
 	/* min_idle objects, created now and parked in the depot. */
 	for (uint64_t i = 0; i < p->min_idle; i++) {
 		void *obj;

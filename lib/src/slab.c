@@ -5,7 +5,7 @@
  * pool creation with mmap(MAP_NORESERVE): the kernel commits a page only
  * when an object in it is first created, so a large capacity costs nothing
  * until used. Slots never move, so a pointer check is a range check plus a
- * look at the slot header (see lfp_slab_index).
+ * look at the slot header (see lfp_slab_find).
  *
  * Slot layout (object_align A >= 16, header 16 bytes):
  *   [ padding | lfp_hdr (16) | object (size) | padding to a multiple of A ]
@@ -56,6 +56,8 @@ lfp_err lfp_slab_init(struct lfp_slab *s, size_t size, size_t align,
 		return LFP_ENOMEM;
 	}
 	s->base = (char *)round_up((uintptr_t)s->map, base_align);
+	s->obj_base = s->base + s->hdr_off;
+	s->span = capacity * s->slot_size;
 	atomic_init(&s->fresh, 0);
 	atomic_init(&s->vacant, 0);
 	return LFP_OK;

@@ -14,8 +14,10 @@
  * or had its `active` flag (stored before it loaded pressure) made visible.
  * This is the classic Dekker pattern with the expensive fence moved to the
  * rare side. Without membarrier, owners execute a real fence on every fast
- * path instead (lfp_light_needs_fence), as they do under ThreadSanitizer,
- * which cannot see membarrier.
+ * path instead, costing every fast path a full fence; we rather keep the
+ * caches of every pool bypassed then (lfp_heavy_fence_works). Under
+ * ThreadSanitizer, which cannot see membarrier, the fast path is compiled
+ * with a real fence and the heavy fence is a plain fence.
  */
 #include "lfpool_internal.h"
 
@@ -27,7 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 
-int lfp_light_needs_fence = 1;
 static int heavy_cmd; /* membarrier command, 0: use a plain fence */
 static pthread_once_t wait_once = PTHREAD_ONCE_INIT;
 
@@ -43,8 +44,16 @@ static void wait_setup(void)
 	if (q > 0 && (q & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
 	    membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0) {
 		heavy_cmd = MEMBARRIER_CMD_PRIVATE_EXPEDITED;
-		lfp_light_needs_fence = 0;
 	}
+#endif
+}
+
+bool lfp_heavy_fence_works(void)
+{
+#ifdef LFP_TSAN
+	return true; /* the fast path fences itself */
+#else
+	return heavy_cmd != 0;
 #endif
 }
 
