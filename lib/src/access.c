@@ -147,7 +147,7 @@ static void wake_if_pressure(struct lfp_pool *p)
 /* One object straight from the depot; the rest of its magazine goes back. */
 static void *depot_take_one(struct lfp_pool *p, struct lfp_hprec *rec)
 {
-	void *buf[LFP_CACHE_MAX];
+	void *buf[LFP_MAG_MAX];
 	uint64_t stamp;
 	uint32_t n = lfp_depot_pop(&p->depot, rec, buf, &stamp);
 	if (n == 0)
@@ -195,11 +195,17 @@ static lfp_err acquire_contended(struct lfp_pool *p, struct lfp_tcache *c,
 	bool slept = false;
 	/* seq_cst RMW, then the heavy fence: afterwards every owner either
 	 * sees the pressure (and keeps out of its cache) or is visibly active
-	 * (and the drain waits for it). */
+	 * (and the drain waits for it).
+	 * `drained` > 0 means another waiter finished a full drain and still
+	 * holds the pressure, which has stayed raised since before that drain:
+	 * no cache can have gained an object since, so we skip ours. */
 	atomic_fetch_add_explicit(&p->pressure, 1, memory_order_seq_cst);
-	lfp_heavy_fence();
-	if (lfp_tcache_drain_all(p, false, lfp_coarse_ns()) > 1)
-		lfp_notify(p);
+	if (atomic_load_explicit(&p->drained, memory_order_seq_cst) == 0) {
+		lfp_heavy_fence();
+		if (lfp_tcache_drain_all(p, false, lfp_coarse_ns()))
+			lfp_notify(p);
+	}
+	atomic_fetch_add_explicit(&p->drained, 1, memory_order_seq_cst);
 	for (;;) {
 		uint32_t seq = atomic_load_explicit(&p->avail_seq,
 						    memory_order_seq_cst);
@@ -233,6 +239,7 @@ static lfp_err acquire_contended(struct lfp_pool *p, struct lfp_tcache *c,
 		atomic_fetch_sub_explicit(&p->sleepers, 1,
 					  memory_order_seq_cst);
 	}
+	atomic_fetch_sub_explicit(&p->drained, 1, memory_order_seq_cst);
 	/* Release: our drain's writes are visible to owners that read 0. */
 	atomic_fetch_sub_explicit(&p->pressure, 1, memory_order_release);
 	return err;

@@ -32,6 +32,17 @@
 #include <sanitizer/tsan_interface.h>
 #endif
 
+#ifdef LFP_TEST_HOOKS
+/* Test-only: called inside a pop between reading the head's link and the
+ * CAS, to widen the ABA window (stress/aba_torture). */
+static void (*pop_hook)(void);
+LFP_API void lfp_test_set_pop_hook(void (*hook)(void));
+void lfp_test_set_pop_hook(void (*hook)(void))
+{
+	pop_hook = hook;
+}
+#endif
+
 static void stack_push(_Atomic(struct lfp_mag *) *top, struct lfp_mag *m)
 {
 	struct lfp_mag *h = atomic_load_explicit(top, memory_order_relaxed);
@@ -63,6 +74,10 @@ static struct lfp_mag *stack_pop(_Atomic(struct lfp_mag *) *top,
 		 * stable as long as m stays the head. */
 		struct lfp_mag *next =
 			atomic_load_explicit(&m->next, memory_order_relaxed);
+#ifdef LFP_TEST_HOOKS
+		if (pop_hook)
+			pop_hook();
+#endif
 		if (atomic_compare_exchange_weak_explicit(top, &m, next,
 							  memory_order_acquire,
 							  memory_order_acquire))
@@ -198,8 +213,14 @@ uint32_t lfp_depot_pop(struct lfp_depot *d, struct lfp_hprec *rec, void **objs,
 #ifdef LFP_TSAN
 		__tsan_release(m);
 #endif
+#ifdef LFP_TEST_BREAK_ABA
+		/* Deliberately wrong (mutation build, proves the stress suite
+		 * bites): re-push at once, without waiting for hazards. */
+		mag_reclaimed(m);
+#else
 		/* Retire: it reaches `empty` only via mag_reclaimed. */
 		ck_hp_free(r, &m->hazard, m, m);
+#endif
 	}
 	rec_leave(d, rec);
 	return n;

@@ -41,6 +41,8 @@
  */
 #define LFP_HP_RECORDS_MAX 256
 #define LFP_HP_THRESHOLD   16 /* pending magazines before a scan */
+/* Objects per magazine: half a full cache (one batch). */
+#define LFP_MAG_MAX ((LFP_CACHE_MAX + 1) / 2)
 
 #if defined(__SANITIZE_THREAD__)
 #define LFP_TSAN 1
@@ -256,6 +258,8 @@ struct lfp_pool {
 	 * while someone may sleep. */
 	_Atomic uint32_t avail_seq LFP_ALIGNED;
 	_Atomic uint32_t sleepers;
+	/* Waiters holding the pressure whose cache drain is complete. */
+	_Atomic uint32_t drained;
 
 	struct lfp_depot depot;
 

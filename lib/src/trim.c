@@ -49,7 +49,7 @@ static void put_back(struct lfp_pool *p, struct lfp_hprec *rec, void **objs,
 		size_t k = i < m ? i : m;
 		/* objs[i-k .. i) — youngest member's stamp for the magazine. */
 		uint64_t stamp = stamps[i - k];
-		void *batch[LFP_CACHE_MAX];
+		void *batch[LFP_MAG_MAX];
 		for (size_t j = 0; j < k; j++)
 			batch[j] = objs[i - 1 - j];
 		if (!lfp_depot_push(&p->depot, rec, batch, (uint32_t)k, stamp))
@@ -79,7 +79,7 @@ lfp_err lfp_trim(lfp_pool *p, uint64_t max_ns, uint64_t *evicted)
 	struct lfp_tcache *mine = lfp_tcache_peek(p);
 	struct lfp_hprec *rec = mine ? mine->rec : NULL;
 	struct trim_buf b = {0};
-	void *mag[LFP_CACHE_MAX];
+	void *mag[LFP_MAG_MAX];
 	uint64_t stamp;
 	uint32_t n;
 	while (buf_reserve(&b, p->depot.mag_size) &&
