@@ -19,8 +19,13 @@ done
 
 bash scripts/deps.sh test stress
 dir=build${sanitize:+-$sanitize}
+# Criterion 2.4.1 aborts at start-up under ThreadSanitizer ("Could not
+# initialize inheritable arena", upstream Snaipe/Criterion#274): the TSan
+# build runs the stress scenarios (which cover the threaded paths) instead.
+unit=ON
+[ "$sanitize" = thread ] && unit=OFF
 cmake -S . -B "$dir" -DLFPOOL_WERROR=ON -DLFPOOL_SANITIZE="$sanitize" \
-	-DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	-DLFPOOL_BUILD_TESTS=$unit -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$dir" -j"$(nproc)"
 # Test programs use many threads; keep two at a time on small machines.
 ctest --test-dir "$dir" --output-on-failure -j2

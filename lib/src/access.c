@@ -44,7 +44,7 @@ static inline bool enter_cache(struct lfp_pool *p, struct lfp_tcache *c)
 	 * drainer's membarrier supplies it (wait.c); the signal fence keeps
 	 * the compiler from reordering. ThreadSanitizer builds fence here. */
 #ifdef LFP_TSAN
-	atomic_thread_fence(memory_order_seq_cst);
+	lfp_full_fence();
 #else
 	atomic_signal_fence(memory_order_seq_cst);
 #endif
@@ -139,7 +139,7 @@ static void park_or_destroy(struct lfp_pool *p, struct lfp_hprec *rec,
  * before its depot check). */
 static void wake_if_pressure(struct lfp_pool *p)
 {
-	atomic_thread_fence(memory_order_seq_cst);
+	lfp_full_fence();
 	if (atomic_load_explicit(&p->pressure, memory_order_relaxed))
 		lfp_notify(p);
 }

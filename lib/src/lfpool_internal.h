@@ -289,6 +289,20 @@ LFP_HIDDEN void lfp_maybe_trim(struct lfp_pool *p);
 /* Global registry lock: pools' cache lists, threads' cache lists. */
 extern pthread_mutex_t lfp_registry_lock;
 
+/* A full memory fence. ThreadSanitizer does not model fences (and gcc
+ * warns about them); there it is a seq_cst RMW on a thread-local word, a
+ * full barrier on x86 that creates no cross-thread edge TSan could take for
+ * synchronization. */
+static inline void lfp_full_fence(void)
+{
+#ifdef LFP_TSAN
+	static __thread _Atomic int word;
+	atomic_fetch_add_explicit(&word, 0, memory_order_seq_cst);
+#else
+	atomic_thread_fence(memory_order_seq_cst);
+#endif
+}
+
 static inline void lfp_count(_Atomic uint64_t *c)
 {
 	/* Single writer: a relaxed load + store is enough (no RMW needed). */

@@ -64,7 +64,7 @@ void lfp_wait_init(void)
 
 void lfp_heavy_fence(void)
 {
-	atomic_thread_fence(memory_order_seq_cst);
+	lfp_full_fence();
 	if (heavy_cmd)
 		membarrier(heavy_cmd);
 }
