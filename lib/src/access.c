@@ -24,16 +24,21 @@
 
 /* ------------------------------------------------------------ fast path */
 
-static inline struct lfp_tcache *tcache_of(struct lfp_pool *p)
+/* The calling thread's cache for the pool, if it exists already. */
+static inline struct lfp_tcache *tcache_fast(struct lfp_pool *p)
 {
 	struct lfp_tls *t = lfp_tls_self;
-	if (LFP_LIKELY(t != NULL && (uint32_t)p->slot < t->cap)) {
-		struct lfp_tcache *c = atomic_load_explicit(
-			&t->by_slot[p->slot], memory_order_relaxed);
-		if (LFP_LIKELY(c != NULL))
-			return c;
-	}
-	return lfp_tcache_get_slow(p);
+	if (LFP_LIKELY(t != NULL && (uint32_t)p->slot < t->cap))
+		return atomic_load_explicit(&t->by_slot[p->slot],
+					    memory_order_relaxed);
+	return NULL;
+}
+
+/* ... created on first use (NULL only when out of memory). */
+static struct lfp_tcache *tcache_of(struct lfp_pool *p)
+{
+	struct lfp_tcache *c = tcache_fast(p);
+	return c ? c : lfp_tcache_get_slow(p);
 }
 
 /* Announce the owner is inside its cache; then read the pressure. */
@@ -109,6 +114,7 @@ static inline void gen_bump(void *obj)
 
 /* ------------------------------------------------------------ slow paths */
 
+/* Absolute deadline; UINT64_MAX for LFP_FOREVER. */
 static uint64_t deadline_after(uint64_t timeout_ns)
 {
 	if (timeout_ns == LFP_FOREVER)
@@ -272,15 +278,21 @@ static void count(struct lfp_tcache *c, _Atomic uint64_t *mine,
 		lfp_add(pools, 1);
 }
 
-static lfp_err acquire(struct lfp_pool *p, void **out, uint64_t deadline)
+/* Everything but a plain cache hit. `obj` is an object the fast path
+ * already took from the cache (it still needs validation), or NULL. */
+static __attribute__((noinline)) lfp_err
+acquire_generic(struct lfp_pool *p, void **out, uint64_t timeout_ns, void *obj)
 {
-	if (LFP_UNLIKELY(!p || !out))
-		return LFP_EINVAL;
+	uint64_t deadline = timeout_ns == 0 ? 0 : deadline_after(timeout_ns);
 	struct lfp_tcache *c = tcache_of(p);
+	bool hit = obj != NULL;
 	for (;;) {
-		void *obj = c ? cache_pop(p, c) : NULL;
-		bool hit = obj != NULL, fresh = false;
-		if (LFP_UNLIKELY(!hit)) {
+		bool fresh = false;
+		if (!obj) {
+			obj = c ? cache_pop(p, c) : NULL;
+			hit = obj != NULL;
+		}
+		if (!obj) {
 			count(c, c ? &c->n_miss : NULL, &p->acq_miss);
 			lfp_err err =
 				acquire_slow(p, c, &obj, &fresh, deadline);
@@ -289,14 +301,14 @@ static lfp_err acquire(struct lfp_pool *p, void **out, uint64_t deadline)
 		}
 		if (LFP_LIKELY(!fresh)) {
 			gen_bump(obj); /* idle (even) -> acquired (odd) */
-			if (LFP_UNLIKELY(p->hooks_acquire) &&
+			if (p->hooks_acquire &&
 			    !p->factory.validate(p->factory.ctx, obj)) {
-				/* Never handed out: destroyed, and we try
-				 * again. */
+				/* Never handed out: destroyed; try again. */
 				lfp_add(&p->validation_failures, 1);
 				if (hit)
 					lfp_add(&p->rejected_hits, 1);
 				lfp_object_destroy(p, obj);
+				obj = NULL;
 				continue;
 			}
 		}
@@ -307,6 +319,25 @@ static lfp_err acquire(struct lfp_pool *p, void **out, uint64_t deadline)
 	}
 }
 
+/* The fast path: a cache hit with no validation to run. */
+static inline lfp_err acquire(struct lfp_pool *p, void **out,
+			      uint64_t timeout_ns)
+{
+	if (LFP_UNLIKELY(!p || !out))
+		return LFP_EINVAL;
+	void *obj = NULL;
+	struct lfp_tcache *c = tcache_fast(p);
+	if (LFP_LIKELY(c != NULL)) {
+		obj = cache_pop(p, c);
+		if (LFP_LIKELY(obj != NULL && !p->hooks_acquire)) {
+			gen_bump(obj); /* idle (even) -> acquired (odd) */
+			*out = obj;
+			return LFP_OK;
+		}
+	}
+	return acquire_generic(p, out, timeout_ns, obj);
+}
+
 lfp_err lfp_try_acquire(lfp_pool *p, void **obj)
 {
 	return acquire(p, obj, 0);
@@ -314,13 +345,12 @@ lfp_err lfp_try_acquire(lfp_pool *p, void **obj)
 
 lfp_err lfp_acquire(lfp_pool *p, void **obj)
 {
-	return acquire(p, obj, UINT64_MAX);
+	return acquire(p, obj, LFP_FOREVER);
 }
 
 lfp_err lfp_acquire_timed(lfp_pool *p, void **obj, uint64_t timeout_ns)
 {
-	return acquire(p, obj,
-		       timeout_ns == 0 ? 0 : deadline_after(timeout_ns));
+	return acquire(p, obj, timeout_ns);
 }
 
 /* ------------------------------------------------------------ release */
@@ -381,30 +411,49 @@ static inline lfp_err check_acquired(struct lfp_pool *p, const void *obj)
 	return LFP_OK;
 }
 
+/* Everything but a plain release into the cache. `bumped`: the fast path
+ * already marked the object idle and found the cache full or draining. */
+static __attribute__((noinline)) lfp_err release_generic(struct lfp_pool *p,
+							 void *obj, bool bumped)
+{
+	struct lfp_tcache *c = tcache_of(p);
+	if (!bumped) {
+		if (p->hooks_release) {
+			bool bad = p->factory.reset &&
+				   p->factory.reset(p->factory.ctx, obj);
+			if (!bad &&
+			    (p->validate_on & LFP_VALIDATE_ON_RELEASE) &&
+			    p->factory.validate)
+				bad = !p->factory.validate(p->factory.ctx, obj);
+			if (bad) {
+				lfp_add(&p->validation_failures, 1);
+				count(c, c ? &c->n_slow_rel : NULL,
+				      &p->rel_slow);
+				lfp_object_destroy(p, obj);
+				return LFP_OK;
+			}
+		}
+		gen_bump(obj); /* acquired (odd) -> idle (even) */
+		if (c && cache_push(p, c, obj))
+			return LFP_OK;
+	}
+	release_slow(p, c, obj);
+	return LFP_OK;
+}
+
 lfp_err lfp_release(lfp_pool *p, void *obj)
 {
 	lfp_err err = check_acquired(p, obj);
 	if (LFP_UNLIKELY(err))
 		return err;
-	struct lfp_tcache *c = tcache_of(p);
-	if (LFP_UNLIKELY(p->hooks_release)) {
-		bool bad = p->factory.reset &&
-			   p->factory.reset(p->factory.ctx, obj);
-		if (!bad && (p->validate_on & LFP_VALIDATE_ON_RELEASE) &&
-		    p->factory.validate)
-			bad = !p->factory.validate(p->factory.ctx, obj);
-		if (bad) {
-			lfp_add(&p->validation_failures, 1);
-			count(c, c ? &c->n_slow_rel : NULL, &p->rel_slow);
-			lfp_object_destroy(p, obj);
+	struct lfp_tcache *c = tcache_fast(p);
+	if (LFP_LIKELY(c != NULL && !p->hooks_release)) {
+		gen_bump(obj); /* acquired (odd) -> idle (even) */
+		if (LFP_LIKELY(cache_push(p, c, obj)))
 			return LFP_OK;
-		}
+		return release_generic(p, obj, true);
 	}
-	gen_bump(obj); /* acquired (odd) -> idle (even) */
-	if (LFP_LIKELY(c != NULL) && LFP_LIKELY(cache_push(p, c, obj)))
-		return LFP_OK;
-	release_slow(p, c, obj);
-	return LFP_OK;
+	return release_generic(p, obj, false);
 }
 
 /* ------------------------------------------------------------ bulk */

@@ -115,8 +115,10 @@ static inline bool lfp_slab_find(const struct lfp_slab *s, const void *obj,
 	 * object itself (by whatever handed the object over). */
 	uint32_t tag = atomic_load_explicit(&lfp_hdr_of(obj)->tag,
 					    memory_order_relaxed);
+	/* tag 0 (vacant) gives idx = 2^64 - 1, whose offset (2^64 - slot_size
+	 * modulo 2^64) is beyond the span: no separate test needed. */
 	*idx = (uint64_t)tag - 1;
-	return LFP_LIKELY(tag != 0 && *idx * s->slot_size == off);
+	return LFP_LIKELY(*idx * s->slot_size == off);
 }
 
 /* ---------------------------------------------------------------- depot */
