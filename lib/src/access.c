@@ -278,14 +278,14 @@ static void count(struct lfp_tcache *c, _Atomic uint64_t *mine,
 		lfp_add(pools, 1);
 }
 
-/* Everything but a plain cache hit. `obj` is an object the fast path
- * already took from the cache (it still needs validation), or NULL. */
+/* Everything but a plain cache hit without validation. */
 static __attribute__((noinline)) lfp_err
-acquire_generic(struct lfp_pool *p, void **out, uint64_t timeout_ns, void *obj)
+acquire_generic(struct lfp_pool *p, void **out, uint64_t timeout_ns)
 {
 	uint64_t deadline = timeout_ns == 0 ? 0 : deadline_after(timeout_ns);
 	struct lfp_tcache *c = tcache_of(p);
-	bool hit = obj != NULL;
+	void *obj = NULL;
+	bool hit = false;
 	for (;;) {
 		bool fresh = false;
 		if (!obj) {
@@ -320,22 +320,31 @@ acquire_generic(struct lfp_pool *p, void **out, uint64_t timeout_ns, void *obj)
 }
 
 /* The fast path: a cache hit with no validation to run. */
-static inline lfp_err acquire(struct lfp_pool *p, void **out,
-			      uint64_t timeout_ns)
+static inline __attribute__((always_inline)) lfp_err
+acquire(struct lfp_pool *p, void **out, uint64_t timeout_ns)
 {
 	if (LFP_UNLIKELY(!p || !out))
 		return LFP_EINVAL;
-	void *obj = NULL;
 	struct lfp_tcache *c = tcache_fast(p);
 	if (LFP_LIKELY(c != NULL)) {
-		obj = cache_pop(p, c);
-		if (LFP_LIKELY(obj != NULL && !p->hooks_acquire)) {
-			gen_bump(obj); /* idle (even) -> acquired (odd) */
-			*out = obj;
-			return LFP_OK;
+		if (LFP_LIKELY(enter_cache(p, c))) {
+			uint32_t len = atomic_load_explicit(
+				&c->len, memory_order_relaxed);
+			if (LFP_LIKELY(len != 0 && !p->hooks_acquire)) {
+				void *obj = c->objs[len - 1];
+				atomic_store_explicit(&c->len, len - 1,
+						      memory_order_relaxed);
+				lfp_count(&c->n_hit);
+				leave_cache(c);
+				gen_bump(obj); /* idle (even) -> acquired (odd)
+						*/
+				*out = obj;
+				return LFP_OK;
+			}
 		}
+		leave_cache(c);
 	}
-	return acquire_generic(p, out, timeout_ns, obj);
+	return acquire_generic(p, out, timeout_ns);
 }
 
 lfp_err lfp_try_acquire(lfp_pool *p, void **obj)
@@ -397,17 +406,22 @@ release_slow(struct lfp_pool *p, struct lfp_tcache *c, void *obj)
 }
 
 /* Check that obj is an acquired object of p; LFP_OK or the error. */
-static inline lfp_err check_acquired(struct lfp_pool *p, const void *obj)
+static inline lfp_err check_acquired(struct lfp_pool *p, const void *obj,
+				     uint64_t *gen)
 {
 	if (LFP_UNLIKELY(!p || !obj))
 		return LFP_EINVAL;
 	uint64_t idx;
-	if (LFP_UNLIKELY(!lfp_slab_find(&p->slab, obj, &idx)))
+	if (LFP_UNLIKELY(!lfp_slab_slot_of(&p->slab, obj, &idx)))
 		return LFP_EFOREIGN;
+	/* An odd generation means acquired, hence live: the tag need not be
+	 * read on the fast path. Even: idle (double release) or vacant. */
 	uint64_t g = atomic_load_explicit(&lfp_hdr_of(obj)->gen,
 					  memory_order_relaxed);
 	if (LFP_UNLIKELY((g & 1) == 0))
-		return LFP_EDOUBLE;
+		return lfp_slab_find(&p->slab, obj, &idx) ? LFP_EDOUBLE
+							  : LFP_EFOREIGN;
+	*gen = g;
 	return LFP_OK;
 }
 
@@ -443,12 +457,15 @@ static __attribute__((noinline)) lfp_err release_generic(struct lfp_pool *p,
 
 lfp_err lfp_release(lfp_pool *p, void *obj)
 {
-	lfp_err err = check_acquired(p, obj);
+	uint64_t g;
+	lfp_err err = check_acquired(p, obj, &g);
 	if (LFP_UNLIKELY(err))
 		return err;
 	struct lfp_tcache *c = tcache_fast(p);
 	if (LFP_LIKELY(c != NULL && !p->hooks_release)) {
-		gen_bump(obj); /* acquired (odd) -> idle (even) */
+		/* acquired (odd) -> idle (even) */
+		atomic_store_explicit(&lfp_hdr_of(obj)->gen, g + 1,
+				      memory_order_relaxed);
 		if (LFP_LIKELY(cache_push(p, c, obj)))
 			return LFP_OK;
 		return release_generic(p, obj, true);
@@ -502,13 +519,13 @@ lfp_err lfp_thread_flush(lfp_pool *p)
 lfp_handle lfp_handle_of(const lfp_pool *p, const void *obj)
 {
 	lfp_handle h = {0, 0};
-	if (check_acquired((struct lfp_pool *)(uintptr_t)p, obj) != LFP_OK)
+	uint64_t g;
+	if (check_acquired((struct lfp_pool *)(uintptr_t)p, obj, &g) != LFP_OK)
 		return h;
 	uint64_t idx = 0;
-	lfp_slab_find(&p->slab, obj, &idx);
+	lfp_slab_slot_of(&p->slab, obj, &idx);
 	h.slot = idx + 1;
-	h.gen = atomic_load_explicit(&lfp_hdr_of(obj)->gen,
-				     memory_order_relaxed);
+	h.gen = g;
 	return h;
 }
 

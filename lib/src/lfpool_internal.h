@@ -69,6 +69,8 @@ struct lfp_slab {
 	char *base;	    /* slot 0 */
 	char *obj_base;	    /* the object of slot 0 (base + hdr_off) */
 	uint64_t span;	    /* capacity * slot_size */
+	uint64_t inv_odd;   /* inverse of slot_size's odd part, mod 2^64 */
+	unsigned shift;	    /* log2 of slot_size's power-of-two part */
 	size_t slot_size;   /* bytes per slot */
 	size_t hdr_off;	    /* object offset inside its slot */
 	size_t object_size; /* user bytes */
@@ -101,24 +103,34 @@ static inline struct lfp_hdr *lfp_hdr_of(const void *obj)
 }
 
 /*
- * Find the slot of a live object of this slab; false if `obj` is not one.
- * Safe on any pointer: memory is read only after the range check, and the
- * whole arena is mapped readable.
+ * Is `obj` the object address of one of the slab's slots? Pure arithmetic,
+ * no memory access: off = obj - obj_base is a multiple q of slot_size with
+ * q < capacity iff ror(off * inv_odd, shift) == q < capacity (exact
+ * division by multiplication with the inverse of slot_size's odd part:
+ * for any other off, including "negative" ones, the result is >= 2^64 /
+ * slot_size > capacity). *idx receives q.
  */
+static inline bool lfp_slab_slot_of(const struct lfp_slab *s, const void *obj,
+				    uint64_t *idx)
+{
+	uint64_t x =
+		((uint64_t)(uintptr_t)obj - (uint64_t)(uintptr_t)s->obj_base) *
+		s->inv_odd;
+	*idx = (x >> s->shift) | (x << ((64 - s->shift) & 63));
+	return LFP_LIKELY(*idx < s->capacity);
+}
+
+/* Is `obj` a live object of this slab (its slot's tag says so)? Reads the
+ * header only after lfp_slab_slot_of succeeded, so any pointer is safe. */
 static inline bool lfp_slab_find(const struct lfp_slab *s, const void *obj,
 				 uint64_t *idx)
 {
-	uint64_t off = (uint64_t)((uintptr_t)obj - (uintptr_t)s->obj_base);
-	if (LFP_UNLIKELY(off >= s->span))
+	if (!lfp_slab_slot_of(s, obj, idx))
 		return false;
 	/* Relaxed: the tag was published to this thread together with the
 	 * object itself (by whatever handed the object over). */
-	uint32_t tag = atomic_load_explicit(&lfp_hdr_of(obj)->tag,
-					    memory_order_relaxed);
-	/* tag 0 (vacant) gives idx = 2^64 - 1, whose offset (2^64 - slot_size
-	 * modulo 2^64) is beyond the span: no separate test needed. */
-	*idx = (uint64_t)tag - 1;
-	return LFP_LIKELY(*idx * s->slot_size == off);
+	return atomic_load_explicit(&lfp_hdr_of(obj)->tag,
+				    memory_order_relaxed) == *idx + 1;
 }
 
 /* ---------------------------------------------------------------- depot */
@@ -202,8 +214,8 @@ struct lfp_tcache {
 /* Per-thread table: by_slot[pool->slot] is this thread's cache for it. */
 struct lfp_tls {
 	uint32_t cap;
-	_Atomic(struct lfp_tcache *) *by_slot;
 	struct lfp_tcache *list;
+	_Atomic(struct lfp_tcache *) by_slot[]; /* inline: one load less */
 };
 
 extern __thread struct lfp_tls *lfp_tls_self

@@ -57,6 +57,13 @@ lfp_err lfp_slab_init(struct lfp_slab *s, size_t size, size_t align,
 	}
 	s->base = (char *)round_up((uintptr_t)s->map, base_align);
 	s->obj_base = s->base + s->hdr_off;
+	/* slot_size = 2^shift * odd: lfp_slab_find divides by multiplying. */
+	s->shift = (unsigned)__builtin_ctzll(s->slot_size);
+	uint64_t odd = s->slot_size >> s->shift, inv = odd;
+	for (int i = 0; i < 5;
+	     i++) /* Newton: 3 -> 6 -> 12 -> 24 -> 48 -> 96 bits */
+		inv *= 2 - odd * inv;
+	s->inv_odd = inv;
 	s->span = capacity * s->slot_size;
 	atomic_init(&s->fresh, 0);
 	atomic_init(&s->vacant, 0);

@@ -121,29 +121,30 @@ void lfp_tcache_pool_detach(struct lfp_pool *p)
 static struct lfp_tls *tls_table(uint32_t need)
 {
 	struct lfp_tls *t = lfp_tls_self;
-	if (!t) {
-		t = calloc(1, sizeof(*t));
-		if (!t)
-			return NULL;
-		lfp_tls_self = t;
-		pthread_setspecific(tls_key, t);
-	}
-	if (need >= t->cap) {
-		uint32_t ncap = slot_cap > need ? slot_cap : need + 1;
-		_Atomic(struct lfp_tcache *) *n = calloc(ncap, sizeof(*n));
-		if (!n)
-			return NULL;
+	if (t && need < t->cap)
+		return t;
+	/* Grow (or make) the table. Only this thread reads it without the
+	 * lock, and it is here; others write entries only under the lock we
+	 * hold, so moving it is safe. */
+	uint32_t ncap = slot_cap > need ? slot_cap : need + 1;
+	struct lfp_tls *n =
+		calloc(1, sizeof(*n) + ncap * sizeof(n->by_slot[0]));
+	if (!n)
+		return NULL;
+	n->cap = ncap;
+	if (t) {
+		n->list = t->list;
 		for (uint32_t i = 0; i < t->cap; i++)
-			atomic_init(&n[i],
+			atomic_init(&n->by_slot[i],
 				    atomic_load_explicit(&t->by_slot[i],
 							 memory_order_relaxed));
-		/* Only this thread reads its table without the lock, and it is
-		 * here; others write entries only under the lock we hold. */
-		free(t->by_slot);
-		t->by_slot = n;
-		t->cap = ncap;
+		for (struct lfp_tcache *c = n->list; c; c = c->thr_next)
+			c->owner = n;
+		free(t);
 	}
-	return t;
+	lfp_tls_self = n;
+	pthread_setspecific(tls_key, n);
+	return n;
 }
 
 struct lfp_tcache *lfp_tcache_get_slow(struct lfp_pool *p)
@@ -317,7 +318,6 @@ static void thread_exit(void *arg)
 		pthread_mutex_destroy(&c->lock);
 		free(c);
 	}
-	free(t->by_slot);
 	free(t);
 	lfp_tls_self = NULL;
 	pthread_mutex_unlock(&lfp_registry_lock);
