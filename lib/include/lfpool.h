@@ -113,7 +113,7 @@ enum lfp_validate_on {
 typedef struct lfp_config {
 	size_t struct_size;   /* sizeof(lfp_config) */
 	size_t object_size;   /* bytes per object, 1..LFP_OBJECT_SIZE_MAX */
-	size_t object_align;  /* power of two; 0 means 16 */
+	size_t object_align;  /* power of two <= 4096; 0 means 16 */
 	uint64_t capacity;    /* hard maximum of live objects, >= 1 */
 	uint64_t min_idle;    /* created by lfp_create and kept by eviction */
 	uint32_t cache_size;  /* per-thread cache; 0 disables, LFP_CACHE_DEFAULT
@@ -186,7 +186,7 @@ LFP_API lfp_err lfp_release_bulk(lfp_pool *pool, void *const *objs, size_t n);
 LFP_API lfp_err lfp_thread_flush(lfp_pool *pool);
 
 /*
- * Idle eviction: destroy objects idle for longer than max_ns, keeping at
+ * Idle eviction: destroy objects idle for at least max_ns, keeping at
  * least min_idle live objects. Objects in caches of threads that did not use
  * the pool since the previous trim are moved to the depot first (and so age
  * from there). If `evicted` is not NULL it receives how many were destroyed.

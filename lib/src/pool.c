@@ -77,9 +77,11 @@ lfp_err lfp_create(const lfp_config *cfg, lfp_pool **out)
 	p->factory = cfg->factory;
 	p->min_idle = cfg->min_idle;
 	p->max_idle_ns = cfg->max_idle_ns;
-	atomic_init(&p->next_trim_ns, p->max_idle_ns
-					      ? lfp_coarse_ns() + p->max_idle_ns
-					      : UINT64_MAX);
+	uint64_t now = lfp_coarse_ns();
+	atomic_init(&p->next_trim_ns,
+		    p->max_idle_ns && p->max_idle_ns < UINT64_MAX - now
+			    ? now + p->max_idle_ns
+			    : UINT64_MAX);
 	if (pthread_mutex_init(&p->trim_lock, NULL) != 0) {
 		err = LFP_ENOMEM;
 		goto fail_slab;

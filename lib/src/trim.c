@@ -39,6 +39,13 @@ static bool buf_reserve(struct trim_buf *b, size_t more)
 	return true;
 }
 
+/* How long an object stamped `stamp` has been idle at `now` (0 if the
+ * stamp was taken after `now`, which another thread can do). */
+static uint64_t idle_for(uint64_t stamp, uint64_t now)
+{
+	return now > stamp ? now - stamp : 0;
+}
+
 /* Put kept objects back, oldest first so the youngest end up on top. */
 static void put_back(struct lfp_pool *p, struct lfp_hprec *rec, void **objs,
 		     uint64_t *stamps, size_t n)
@@ -93,7 +100,7 @@ lfp_err lfp_trim(lfp_pool *p, uint64_t max_ns, uint64_t *evicted)
 	/* 3. Evict the oldest (at the end) while old enough and above
 	 * min_idle; keep the rest. */
 	size_t keep = b.n, gone = 0;
-	while (keep > 0 && b.stamps[keep - 1] + max_ns <= now &&
+	while (keep > 0 && idle_for(b.stamps[keep - 1], now) >= max_ns &&
 	       atomic_load_explicit(&p->live, memory_order_relaxed) - gone >
 		       p->min_idle) {
 		keep--;
@@ -128,7 +135,8 @@ void lfp_maybe_trim(struct lfp_pool *p)
 		period = 1000000;
 	/* One thread wins the pass; the others go on. */
 	if (atomic_compare_exchange_strong_explicit(
-		    &p->next_trim_ns, &due, now + period, memory_order_relaxed,
-		    memory_order_relaxed))
+		    &p->next_trim_ns, &due,
+		    period < UINT64_MAX - now ? now + period : UINT64_MAX,
+		    memory_order_relaxed, memory_order_relaxed))
 		lfp_trim(p, p->max_idle_ns, NULL);
 }
