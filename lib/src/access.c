@@ -143,11 +143,11 @@ static void park_or_destroy(struct lfp_pool *p, struct lfp_hprec *rec,
  * sleeper if anybody may be waiting. The fence orders our depot push
  * before the pressure load (Dekker with the waiter's pressure increment
  * before its depot check). */
-static void wake_if_pressure(struct lfp_pool *p)
+static void wake_if_pressure(struct lfp_pool *p, uint64_t n)
 {
 	lfp_full_fence();
 	if (atomic_load_explicit(&p->pressure, memory_order_relaxed))
-		lfp_notify(p);
+		lfp_notify(p, n);
 }
 
 /* One object straight from the depot; the rest of its magazine goes back. */
@@ -160,7 +160,7 @@ static void *depot_take_one(struct lfp_pool *p, struct lfp_hprec *rec)
 		return NULL;
 	park_or_destroy(p, rec, buf, n - 1, stamp);
 	if (n > 1)
-		wake_if_pressure(p);
+		wake_if_pressure(p, n - 1);
 	return buf[n - 1];
 }
 
@@ -193,12 +193,34 @@ static void *acquire_refill(struct lfp_pool *p, struct lfp_tcache *c)
 	return depot_take_one(p, rec_of(c));
 }
 
+/* An object or a fresh one from the depot or a vacant slot, or
+ * LFP_EMPTY, or LFP_ECREATE. */
+static lfp_err take_or_create(struct lfp_pool *p, struct lfp_tcache *c,
+			      void **obj, bool *fresh)
+{
+	*obj = depot_take_one(p, rec_of(c));
+	if (*obj)
+		return LFP_OK;
+	lfp_err err = lfp_object_create(p, obj);
+	*fresh = err == LFP_OK;
+	return err;
+}
+
+/* Give back an object we got twice (handed to us while we found one). */
+static void give_back(struct lfp_pool *p, struct lfp_tcache *c, void *obj)
+{
+	if (!lfp_waitq_handoff(&p->waitq, obj)) {
+		park_or_destroy(p, rec_of(c), &obj, 1, lfp_coarse_ns());
+		lfp_notify(p, 1);
+	}
+}
+
 /* The pool is exhausted. deadline 0: try only. */
 static lfp_err acquire_contended(struct lfp_pool *p, struct lfp_tcache *c,
 				 void **obj, bool *fresh, uint64_t deadline)
 {
 	lfp_err err;
-	bool slept = false;
+	bool waited = false;
 	/* seq_cst RMW, then the heavy fence: afterwards every owner either
 	 * sees the pressure (and keeps out of its cache) or is visibly active
 	 * (and the drain waits for it).
@@ -208,23 +230,16 @@ static lfp_err acquire_contended(struct lfp_pool *p, struct lfp_tcache *c,
 	atomic_fetch_add_explicit(&p->pressure, 1, memory_order_seq_cst);
 	if (atomic_load_explicit(&p->drained, memory_order_seq_cst) == 0) {
 		lfp_heavy_fence();
-		if (lfp_tcache_drain_all(p, false, lfp_coarse_ns()))
-			lfp_notify(p);
+		uint64_t moved =
+			lfp_tcache_drain_all(p, false, lfp_coarse_ns());
+		if (moved > 1)
+			lfp_notify(p, moved - 1); /* one is for us */
 	}
 	atomic_fetch_add_explicit(&p->drained, 1, memory_order_seq_cst);
 	for (;;) {
-		uint32_t seq = atomic_load_explicit(&p->avail_seq,
-						    memory_order_seq_cst);
-		*obj = depot_take_one(p, rec_of(c));
-		if (*obj) {
-			err = LFP_OK;
+		err = take_or_create(p, c, obj, fresh);
+		if (err != LFP_EMPTY)
 			break;
-		}
-		err = lfp_object_create(p, obj);
-		if (err != LFP_EMPTY) {
-			*fresh = err == LFP_OK;
-			break;
-		}
 		if (deadline == 0) {
 			lfp_add(&p->empties, 1);
 			break;
@@ -234,16 +249,34 @@ static lfp_err acquire_contended(struct lfp_pool *p, struct lfp_tcache *c,
 			lfp_add(&p->timeouts, 1);
 			break;
 		}
-		if (!slept)
+		if (!waited)
 			lfp_add(&p->waits, 1);
-		slept = true;
-		/* seq_cst: pairs with lfp_notify (bump seq, then read
-		 * sleepers). */
-		atomic_fetch_add_explicit(&p->sleepers, 1,
-					  memory_order_seq_cst);
-		lfp_futex_wait(&p->avail_seq, seq, deadline);
-		atomic_fetch_sub_explicit(&p->sleepers, 1,
-					  memory_order_seq_cst);
+		waited = true;
+		/* Queue up, then look once more: anything made available
+		 * before we were visible in the queue is found now (see
+		 * lfp_notify); anything after hands to us or kicks us. */
+		struct lfp_waiter w;
+		lfp_waitq_push(&p->waitq, &w);
+		err = take_or_create(p, c, obj, fresh);
+		uint32_t st = err != LFP_EMPTY ? lfp_waitq_leave(&p->waitq, &w)
+					       : lfp_waitq_sleep(&p->waitq, &w,
+								 deadline);
+		if (st == LFP_W_HANDED) {
+			if (err == LFP_OK) {
+				/* Got one ourselves too: pass the extra on. */
+				give_back(p, c, w.obj);
+			} else {
+				/* (A create failure is moot now.) */
+				*obj = w.obj;
+				*fresh = false;
+				err = LFP_OK;
+			}
+			break;
+		}
+		if (st == LFP_W_KICKED && err != LFP_EMPTY)
+			lfp_notify(p, 1); /* pass the kick on */
+		if (err != LFP_EMPTY)
+			break;
 	}
 	atomic_fetch_sub_explicit(&p->drained, 1, memory_order_seq_cst);
 	/* Release: our drain's writes are visible to owners that read 0. */
@@ -393,16 +426,19 @@ release_slow(struct lfp_pool *p, struct lfp_tcache *c, void *obj)
 			}
 			pthread_mutex_unlock(&c->lock);
 			if (kept) {
-				wake_if_pressure(p);
+				wake_if_pressure(p, 1);
 				return;
 			}
 		} else {
 			pthread_mutex_unlock(&c->lock);
 		}
 	}
-	/* Someone waits (or no cache): straight to the depot, then wake. */
+	/* Someone waits (or no cache): to the oldest sleeper if there is
+	 * one, else to the depot (then kick, in case one just queued). */
+	if (lfp_waitq_handoff(&p->waitq, obj))
+		return;
 	park_or_destroy(p, rec_of(c), &obj, 1, lfp_coarse_ns());
-	wake_if_pressure(p);
+	wake_if_pressure(p, 1);
 }
 
 /* Check that obj is an acquired object of p; LFP_OK or the error. */

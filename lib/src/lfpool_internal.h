@@ -249,6 +249,32 @@ LFP_HIDDEN int lfp_futex_wait(_Atomic uint32_t *w, uint32_t val,
 			      uint64_t deadline_ns);
 LFP_HIDDEN void lfp_futex_wake(_Atomic uint32_t *w, int n);
 
+/* Sleeping acquirers, oldest first. A release hands its object straight
+ * to the oldest (no barging); other availability "kicks" waiters to look
+ * again. Each waiter sleeps on its own futex word. */
+enum { LFP_W_WAITING, LFP_W_HANDED, LFP_W_KICKED, LFP_W_TIMEDOUT };
+
+struct lfp_waiter {
+	struct lfp_waiter *next;
+	_Atomic uint32_t state;
+	void *obj; /* LFP_W_HANDED: the object */
+};
+
+struct lfp_waitq {
+	pthread_mutex_t lock;
+	struct lfp_waiter *head, *tail;
+	_Atomic uint32_t n; /* queued waiters */
+};
+
+LFP_HIDDEN int lfp_waitq_init(struct lfp_waitq *q);
+LFP_HIDDEN void lfp_waitq_fini(struct lfp_waitq *q);
+LFP_HIDDEN void lfp_waitq_push(struct lfp_waitq *q, struct lfp_waiter *w);
+LFP_HIDDEN bool lfp_waitq_handoff(struct lfp_waitq *q, void *obj);
+LFP_HIDDEN void lfp_waitq_kick(struct lfp_waitq *q, uint64_t n);
+LFP_HIDDEN uint32_t lfp_waitq_sleep(struct lfp_waitq *q, struct lfp_waiter *w,
+				    uint64_t deadline_ns);
+LFP_HIDDEN uint32_t lfp_waitq_leave(struct lfp_waitq *q, struct lfp_waiter *w);
+
 /* ---------------------------------------------------------------- pool */
 
 struct lfp_pool {
@@ -268,10 +294,8 @@ struct lfp_pool {
 	 * paths then step aside. Read by every fast path, written rarely. */
 	_Atomic uint32_t pressure LFP_ALIGNED;
 
-	/* Futex word: bumped whenever an object or a slot becomes available
-	 * while someone may sleep. */
-	_Atomic uint32_t avail_seq LFP_ALIGNED;
-	_Atomic uint32_t sleepers;
+	/* Sleeping acquirers. */
+	struct lfp_waitq waitq LFP_ALIGNED;
 	/* Waiters holding the pressure whose cache drain is complete. */
 	_Atomic uint32_t drained;
 
@@ -297,7 +321,7 @@ struct lfp_pool {
 /* Lifecycle helpers (pool.c). */
 LFP_HIDDEN lfp_err lfp_object_create(struct lfp_pool *p, void **obj);
 LFP_HIDDEN void lfp_object_destroy(struct lfp_pool *p, void *obj);
-LFP_HIDDEN void lfp_notify(struct lfp_pool *p);
+LFP_HIDDEN void lfp_notify(struct lfp_pool *p, uint64_t n);
 LFP_HIDDEN void lfp_maybe_trim(struct lfp_pool *p);
 
 /* Global registry lock: pools' cache lists, threads' cache lists. */

@@ -86,9 +86,13 @@ lfp_err lfp_create(const lfp_config *cfg, lfp_pool **out)
 		err = LFP_ENOMEM;
 		goto fail_slab;
 	}
+	if (lfp_waitq_init(&p->waitq) != 0) {
+		err = LFP_ENOMEM;
+		goto fail_trim;
+	}
 	err = lfp_depot_init(&p->depot, p->batch);
 	if (err)
-		goto fail_trim;
+		goto fail_waitq;
 	if (lfp_tcache_pool_attach(p) != 0) {
 		err = LFP_ENOMEM;
 		goto fail_depot;
@@ -125,6 +129,8 @@ lfp_err lfp_create(const lfp_config *cfg, lfp_pool **out)
 
 fail_depot:
 	lfp_depot_fini(&p->depot);
+fail_waitq:
+	lfp_waitq_fini(&p->waitq);
 fail_trim:
 	pthread_mutex_destroy(&p->trim_lock);
 fail_slab:
@@ -152,7 +158,7 @@ lfp_err lfp_object_create(struct lfp_pool *p, void **obj)
 	if (rc != 0) {
 		lfp_add(&p->create_failures, 1);
 		lfp_slab_give(&p->slab, idx);
-		lfp_notify(p); /* the slot is free again */
+		lfp_notify(p, 1); /* the slot is free again */
 		return LFP_ECREATE;
 	}
 	struct lfp_hdr *h = lfp_hdr_of(o);
@@ -192,17 +198,17 @@ void lfp_object_destroy(struct lfp_pool *p, void *obj)
 	lfp_slab_give(&p->slab, (uint64_t)tag - 1);
 	atomic_fetch_sub_explicit(&p->live, 1, memory_order_relaxed);
 	lfp_add(&p->destroys, 1);
-	lfp_notify(p);
+	lfp_notify(p, 1);
 }
 
-/* Something became available: wake one sleeper, if any may sleep. */
-void lfp_notify(struct lfp_pool *p)
+/* n objects or slots became available (outside a hand-off): let up to n
+ * sleepers look again. The fence orders what made them available before
+ * the read of the queue length (Dekker with lfp_waitq_push, after which the
+ * waiter looks at the depot and the slab once more). */
+void lfp_notify(struct lfp_pool *p, uint64_t n)
 {
-	/* seq_cst pairs with the sleeper's seq_cst increment of `sleepers`
-	 * before its final check: either it sees our object or we see it. */
-	atomic_fetch_add_explicit(&p->avail_seq, 1, memory_order_seq_cst);
-	if (atomic_load_explicit(&p->sleepers, memory_order_seq_cst))
-		lfp_futex_wake(&p->avail_seq, 1);
+	lfp_full_fence();
+	lfp_waitq_kick(&p->waitq, n);
 }
 
 lfp_err lfp_destroy(lfp_pool *p, lfp_stats *final)
@@ -228,6 +234,7 @@ lfp_err lfp_destroy(lfp_pool *p, lfp_stats *final)
 	if (final)
 		*final = st;
 	lfp_depot_fini(&p->depot);
+	lfp_waitq_fini(&p->waitq);
 	pthread_mutex_destroy(&p->trim_lock);
 	lfp_slab_fini(&p->slab);
 	free(p);

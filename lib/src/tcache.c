@@ -226,7 +226,7 @@ void lfp_tcache_flush(struct lfp_pool *p, struct lfp_tcache *c)
 	uint64_t moved = move_to_depot(p, c, c->rec, lfp_coarse_ns());
 	pthread_mutex_unlock(&c->lock);
 	if (moved)
-		lfp_notify(p);
+		lfp_notify(p, moved);
 }
 
 /*
@@ -310,7 +310,7 @@ static void thread_exit(void *arg)
 		for (uint32_t i = 0; i < left; i++)
 			lfp_object_destroy(p, c->objs[i]);
 		if (moved)
-			lfp_notify(p);
+			lfp_notify(p, moved);
 		if (c->rec)
 			lfp_depot_rec_put(&p->depot, c->rec);
 		fold_counters(p, c);

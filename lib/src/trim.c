@@ -108,7 +108,7 @@ lfp_err lfp_trim(lfp_pool *p, uint64_t max_ns, uint64_t *evicted)
 	}
 	put_back(p, rec, b.objs, b.stamps, keep);
 	if (keep)
-		lfp_notify(p);
+		lfp_notify(p, keep);
 	for (size_t i = keep; i < b.n; i++)
 		lfp_object_destroy(p, b.objs[i]);
 	lfp_add(&p->evictions, gone);

@@ -1,8 +1,10 @@
 /*
  * wait.c — sleeping and the asymmetric fence.
  *
- * Sleeping: a futex on pool->avail_seq. Releasers bump the word and wake
- * only on slow paths, and only while pool->pressure says someone waits.
+ * Sleeping: a FIFO queue of waiters, each on a futex word of its own.
+ * Releases hand objects straight to the oldest waiter; anything else that
+ * makes objects or slots available kicks waiters to look again. Only slow
+ * paths touch the queue, and only while pool->pressure says someone waits.
  *
  * The asymmetric fence: a thread cache is used by its owner with plain
  * loads and stores (the fast path has no atomic read-modify-write and no
@@ -108,4 +110,113 @@ void lfp_futex_wake(_Atomic uint32_t *w, int n)
 {
 	syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, n,
 		NULL, NULL, 0);
+}
+
+int lfp_waitq_init(struct lfp_waitq *q)
+{
+	q->head = q->tail = NULL;
+	atomic_init(&q->n, 0);
+	return pthread_mutex_init(&q->lock, NULL);
+}
+
+void lfp_waitq_fini(struct lfp_waitq *q)
+{
+	pthread_mutex_destroy(&q->lock);
+}
+
+void lfp_waitq_push(struct lfp_waitq *q, struct lfp_waiter *w)
+{
+	w->next = NULL;
+	atomic_init(&w->state, LFP_W_WAITING);
+	pthread_mutex_lock(&q->lock);
+	if (q->tail)
+		q->tail->next = w;
+	else
+		q->head = w;
+	q->tail = w;
+	/* seq_cst: the waiter checks the depot again after this; whoever
+	 * fills the depot fences and then reads n (lfp_notify). */
+	atomic_fetch_add_explicit(&q->n, 1, memory_order_seq_cst);
+	pthread_mutex_unlock(&q->lock);
+}
+
+/* Under q->lock. */
+static struct lfp_waiter *pop_head(struct lfp_waitq *q)
+{
+	struct lfp_waiter *w = q->head;
+	if (w) {
+		q->head = w->next;
+		if (!q->head)
+			q->tail = NULL;
+		atomic_fetch_sub_explicit(&q->n, 1, memory_order_relaxed);
+	}
+	return w;
+}
+
+/* Under q->lock: the waiter cannot leave lfp_waitq_sleep/leave (they take
+ * the lock) until we are done with it. */
+static void wake(struct lfp_waiter *w, uint32_t state)
+{
+	/* Release: w->obj is visible to the waiter's acquire load. */
+	atomic_store_explicit(&w->state, state, memory_order_release);
+	lfp_futex_wake(&w->state, 1);
+}
+
+bool lfp_waitq_handoff(struct lfp_waitq *q, void *obj)
+{
+	if (atomic_load_explicit(&q->n, memory_order_seq_cst) == 0)
+		return false;
+	pthread_mutex_lock(&q->lock);
+	struct lfp_waiter *w = pop_head(q);
+	if (w) {
+		w->obj = obj;
+		wake(w, LFP_W_HANDED);
+	}
+	pthread_mutex_unlock(&q->lock);
+	return w != NULL;
+}
+
+void lfp_waitq_kick(struct lfp_waitq *q, uint64_t n)
+{
+	if (atomic_load_explicit(&q->n, memory_order_seq_cst) == 0)
+		return;
+	pthread_mutex_lock(&q->lock);
+	struct lfp_waiter *w;
+	while (n-- > 0 && (w = pop_head(q)) != NULL)
+		wake(w, LFP_W_KICKED);
+	pthread_mutex_unlock(&q->lock);
+}
+
+/* Leave the queue; returns the final state (LFP_W_TIMEDOUT if nobody had
+ * handed or kicked us yet). */
+uint32_t lfp_waitq_leave(struct lfp_waitq *q, struct lfp_waiter *w)
+{
+	pthread_mutex_lock(&q->lock);
+	uint32_t st = atomic_load_explicit(&w->state, memory_order_acquire);
+	if (st == LFP_W_WAITING) {
+		struct lfp_waiter **pp = &q->head, *prev = NULL;
+		while (*pp != w) {
+			prev = *pp;
+			pp = &(*pp)->next;
+		}
+		*pp = w->next;
+		if (q->tail == w)
+			q->tail = prev;
+		atomic_fetch_sub_explicit(&q->n, 1, memory_order_relaxed);
+		st = LFP_W_TIMEDOUT;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return st;
+}
+
+uint32_t lfp_waitq_sleep(struct lfp_waitq *q, struct lfp_waiter *w,
+			 uint64_t deadline_ns)
+{
+	while (atomic_load_explicit(&w->state, memory_order_acquire) ==
+	       LFP_W_WAITING) {
+		if (lfp_futex_wait(&w->state, LFP_W_WAITING, deadline_ns) ==
+		    ETIMEDOUT)
+			break;
+	}
+	return lfp_waitq_leave(q, w);
 }
