@@ -209,7 +209,7 @@ static lfp_err take_or_create(struct lfp_pool *p, struct lfp_tcache *c,
 /* Give back an object we got twice (handed to us while we found one). */
 static void give_back(struct lfp_pool *p, struct lfp_tcache *c, void *obj)
 {
-	if (!lfp_waitq_handoff(&p->waitq, obj)) {
+	if (!lfp_waitq_handoff(&p->waitq, obj, true)) {
 		park_or_destroy(p, rec_of(c), &obj, 1, lfp_coarse_ns());
 		lfp_notify(p, 1);
 	}
@@ -221,6 +221,7 @@ static lfp_err acquire_contended(struct lfp_pool *p, struct lfp_tcache *c,
 {
 	lfp_err err;
 	bool waited = false;
+	struct lfp_waiter w = {.since = 0};
 	/* seq_cst RMW, then the heavy fence: afterwards every owner either
 	 * sees the pressure (and keeps out of its cache) or is visibly active
 	 * (and the drain waits for it).
@@ -249,14 +250,16 @@ static lfp_err acquire_contended(struct lfp_pool *p, struct lfp_tcache *c,
 			lfp_add(&p->timeouts, 1);
 			break;
 		}
-		if (!waited)
+		if (!waited) {
 			lfp_add(&p->waits, 1);
+			w.since = lfp_now_ns();
+		}
+		/* Queue up (back at the front after a lost race), then look
+		 * once more: anything made available before we were visible in
+		 * the queue is found now (see lfp_notify); anything after hands
+		 * to us or kicks us. */
+		lfp_waitq_push(&p->waitq, &w, waited);
 		waited = true;
-		/* Queue up, then look once more: anything made available
-		 * before we were visible in the queue is found now (see
-		 * lfp_notify); anything after hands to us or kicks us. */
-		struct lfp_waiter w;
-		lfp_waitq_push(&p->waitq, &w);
 		err = take_or_create(p, c, obj, fresh);
 		uint32_t st = err != LFP_EMPTY ? lfp_waitq_leave(&p->waitq, &w)
 					       : lfp_waitq_sleep(&p->waitq, &w,
@@ -433,9 +436,9 @@ release_slow(struct lfp_pool *p, struct lfp_tcache *c, void *obj)
 			pthread_mutex_unlock(&c->lock);
 		}
 	}
-	/* Someone waits (or no cache): to the oldest sleeper if there is
-	 * one, else to the depot (then kick, in case one just queued). */
-	if (lfp_waitq_handoff(&p->waitq, obj))
+	/* Someone waits (or no cache): to the oldest sleeper if it waited
+	 * long enough, else to the depot, kicking a sleeper. */
+	if (lfp_waitq_handoff(&p->waitq, obj, false))
 		return;
 	park_or_destroy(p, rec_of(c), &obj, 1, lfp_coarse_ns());
 	wake_if_pressure(p, 1);

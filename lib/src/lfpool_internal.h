@@ -249,15 +249,19 @@ LFP_HIDDEN int lfp_futex_wait(_Atomic uint32_t *w, uint32_t val,
 			      uint64_t deadline_ns);
 LFP_HIDDEN void lfp_futex_wake(_Atomic uint32_t *w, int n);
 
-/* Sleeping acquirers, oldest first. A release hands its object straight
- * to the oldest (no barging); other availability "kicks" waiters to look
- * again. Each waiter sleeps on its own futex word. */
+/* Sleeping acquirers, oldest first; each sleeps on its own futex word.
+ * Objects made available kick waiters to look again (a running thread may
+ * still get there first); once the oldest waiter has waited longer than
+ * LFP_HANDOFF_NS, releases hand their object straight to it instead, so no
+ * waiter starves (like Go's sync.Mutex starvation mode). */
+#define LFP_HANDOFF_NS 1000000u
 enum { LFP_W_WAITING, LFP_W_HANDED, LFP_W_KICKED, LFP_W_TIMEDOUT };
 
 struct lfp_waiter {
 	struct lfp_waiter *next;
 	_Atomic uint32_t state;
-	void *obj; /* LFP_W_HANDED: the object */
+	void *obj;	/* LFP_W_HANDED: the object */
+	uint64_t since; /* when it first queued (kept when it queues again) */
 };
 
 struct lfp_waitq {
@@ -268,8 +272,9 @@ struct lfp_waitq {
 
 LFP_HIDDEN int lfp_waitq_init(struct lfp_waitq *q);
 LFP_HIDDEN void lfp_waitq_fini(struct lfp_waitq *q);
-LFP_HIDDEN void lfp_waitq_push(struct lfp_waitq *q, struct lfp_waiter *w);
-LFP_HIDDEN bool lfp_waitq_handoff(struct lfp_waitq *q, void *obj);
+LFP_HIDDEN void lfp_waitq_push(struct lfp_waitq *q, struct lfp_waiter *w,
+			       bool front);
+LFP_HIDDEN bool lfp_waitq_handoff(struct lfp_waitq *q, void *obj, bool force);
 LFP_HIDDEN void lfp_waitq_kick(struct lfp_waitq *q, uint64_t n);
 LFP_HIDDEN uint32_t lfp_waitq_sleep(struct lfp_waitq *q, struct lfp_waiter *w,
 				    uint64_t deadline_ns);

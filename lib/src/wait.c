@@ -1,10 +1,11 @@
 /*
  * wait.c — sleeping and the asymmetric fence.
  *
- * Sleeping: a FIFO queue of waiters, each on a futex word of its own.
- * Releases hand objects straight to the oldest waiter; anything else that
- * makes objects or slots available kicks waiters to look again. Only slow
- * paths touch the queue, and only while pool->pressure says someone waits.
+ * Sleeping: a queue of waiters, oldest first, each on a futex word of its
+ * own. Objects or slots made available kick waiters to look again; once
+ * the oldest has waited LFP_HANDOFF_NS, releases hand objects straight to
+ * it. Only slow paths touch the queue, and only while pool->pressure says
+ * someone waits.
  *
  * The asymmetric fence: a thread cache is used by its owner with plain
  * loads and stores (the fast path has no atomic read-modify-write and no
@@ -124,16 +125,23 @@ void lfp_waitq_fini(struct lfp_waitq *q)
 	pthread_mutex_destroy(&q->lock);
 }
 
-void lfp_waitq_push(struct lfp_waitq *q, struct lfp_waiter *w)
+/* Queue a waiter: at the back, or at the front when it was kicked and
+ * lost the race (it is older than everyone queued after it). */
+void lfp_waitq_push(struct lfp_waitq *q, struct lfp_waiter *w, bool front)
 {
-	w->next = NULL;
 	atomic_init(&w->state, LFP_W_WAITING);
 	pthread_mutex_lock(&q->lock);
-	if (q->tail)
-		q->tail->next = w;
-	else
+	if (front && q->head) {
+		w->next = q->head;
 		q->head = w;
-	q->tail = w;
+	} else {
+		w->next = NULL;
+		if (q->tail)
+			q->tail->next = w;
+		else
+			q->head = w;
+		q->tail = w;
+	}
 	/* seq_cst: the waiter checks the depot again after this; whoever
 	 * fills the depot fences and then reads n (lfp_notify). */
 	atomic_fetch_add_explicit(&q->n, 1, memory_order_seq_cst);
@@ -162,15 +170,21 @@ static void wake(struct lfp_waiter *w, uint32_t state)
 	lfp_futex_wake(&w->state, 1);
 }
 
-bool lfp_waitq_handoff(struct lfp_waitq *q, void *obj)
+/* Hand obj to the oldest waiter if it has waited LFP_HANDOFF_NS (or
+ * `force`); false if it was not handed. */
+bool lfp_waitq_handoff(struct lfp_waitq *q, void *obj, bool force)
 {
 	if (atomic_load_explicit(&q->n, memory_order_seq_cst) == 0)
 		return false;
+	uint64_t now = force ? 0 : lfp_now_ns();
 	pthread_mutex_lock(&q->lock);
-	struct lfp_waiter *w = pop_head(q);
-	if (w) {
+	struct lfp_waiter *w = q->head;
+	if (w && (force || now - w->since >= LFP_HANDOFF_NS)) {
+		pop_head(q);
 		w->obj = obj;
 		wake(w, LFP_W_HANDED);
+	} else {
+		w = NULL;
 	}
 	pthread_mutex_unlock(&q->lock);
 	return w != NULL;
