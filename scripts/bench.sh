@@ -113,29 +113,8 @@ log() { printf '%s[bench %s]%s %s\n' "$B" "$(date +%H:%M:%S)" "$N" "$*"; }
 die() { echo "bench.sh: $*" >&2; exit 1; }
 
 # ---- 1. dependencies --------------------------------------------------------
-PKGS="cmake make gcc g++ pkg-config libbenchmark-dev libck-dev libmimalloc-dev \
-libjemalloc-dev libgoogle-perftools-dev valgrind python3 python3-matplotlib"
-if [ "$DEPS" = 1 ] && command -v dpkg-query >/dev/null 2>&1; then
-	missing=""
-	for p in $PKGS; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-			missing="$missing $p"
-	done
-	if [ -n "$missing" ]; then
-		log "installing:$missing"
-		SUDO=""
-		if [ "$(id -u)" != 0 ]; then
-			command -v sudo >/dev/null 2>&1 || die "need root (or sudo) to install:$missing"
-			SUDO=sudo
-		fi
-		$SUDO apt-get update
-		# shellcheck disable=SC2086 # word splitting intended
-		DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends $missing
-	else
-		log "dependencies present"
-	fi
-elif [ "$DEPS" = 1 ]; then
-	log "not a dpkg system: install cmake, a C/C++ compiler, Google Benchmark, Concurrency Kit yourself"
+if [ "$DEPS" = 1 ]; then
+	bash "$(dirname "$0")/deps.sh" bench || die "could not install the dependencies"
 fi
 
 # ---- 2. build ---------------------------------------------------------------

@@ -28,6 +28,7 @@ PAIRS="${LFPOOL_GATE_PAIRS:-100000}"
 INJECT_ITERS="${LFPOOL_GATE_INJECT_ITERS:-256}"
 FILTER='^(lfpool|lfpool_nocache|mutex)/(pair|burst16|work)/'
 BASELINE="$ROOT/results/baseline/bench_smoke.json"
+bash "$ROOT/scripts/deps.sh" bench
 BUDGET="$ROOT/bench/icount_budget.txt"
 UPDATE=0
 DO_TIMING=1
