@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
 	--no-fuzz) fuzz=0; shift ;;
 	--no-broken) broken=0; shift ;;
 	-h|--help)
-		sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
 		echo "options: --budget S --long --builds LIST --only LIST --no-fuzz --no-broken"
 		exit 0 ;;
 	*) echo "stress.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
@@ -75,10 +75,9 @@ build_s=$(( $(date +%s) - start ))
 # Sanitized runs cost more than their --seconds (start-up, 10,000 threads
 # in churn, final checks): weight them, keep ~15% for the fuzzer and the
 # mutation check.
-nb=0; weight=0
+weight=0
 for b in $builds; do
-	nb=$((nb + 1))
-	case $b in normal) w=10 ;; address) w=15 ;; *) w=20 ;; esac
+	case $b in normal) w=10 ;; address) w=12 ;; *) w=15 ;; esac
 	weight=$((weight + w))
 done
 nsc=$(echo $scenarios | wc -w)
@@ -116,7 +115,7 @@ run() { # label log timeout cmd...
 # ------------------------------------------------------------ scenarios
 for b in $builds; do
 	dir=$(dir_of "$b")
-	case $b in normal) w=10 ;; address) w=15 ;; *) w=20 ;; esac
+	case $b in normal) w=10 ;; address) w=12 ;; *) w=15 ;; esac
 	secs=$(( per10 * 10 / w ))
 	[ $secs -lt 1 ] && secs=1
 	echo "== $b: ${secs}s per scenario"

@@ -224,19 +224,18 @@ static lfp_err acquire_contended(struct lfp_pool *p, struct lfp_tcache *c,
 	struct lfp_waiter w = {.since = 0};
 	/* seq_cst RMW, then the heavy fence: afterwards every owner either
 	 * sees the pressure (and keeps out of its cache) or is visibly active
-	 * (and the drain waits for it).
-	 * `drained` > 0 means another waiter finished a full drain and still
-	 * holds the pressure, which has stayed raised since before that drain:
-	 * no cache can have gained an object since, so we skip ours. */
-	atomic_fetch_add_explicit(&p->pressure, 1, memory_order_seq_cst);
-	if (atomic_load_explicit(&p->drained, memory_order_seq_cst) == 0) {
+	 * (and the drain waits for it). If the pressure says a full drain
+	 * completed and it has stayed raised since, no cache can have gained
+	 * an object: skip ours (many threads hammering an exhausted pool would
+	 * otherwise each drain every cache). */
+	if (!lfp_pressure_enter(p)) {
 		lfp_heavy_fence();
 		uint64_t moved =
 			lfp_tcache_drain_all(p, false, lfp_coarse_ns());
+		lfp_pressure_mark_clean(p);
 		if (moved > 1)
 			lfp_notify(p, moved - 1); /* one is for us */
 	}
-	atomic_fetch_add_explicit(&p->drained, 1, memory_order_seq_cst);
 	for (;;) {
 		err = take_or_create(p, c, obj, fresh);
 		if (err != LFP_EMPTY)
@@ -281,9 +280,7 @@ static lfp_err acquire_contended(struct lfp_pool *p, struct lfp_tcache *c,
 		if (err != LFP_EMPTY)
 			break;
 	}
-	atomic_fetch_sub_explicit(&p->drained, 1, memory_order_seq_cst);
-	/* Release: our drain's writes are visible to owners that read 0. */
-	atomic_fetch_sub_explicit(&p->pressure, 1, memory_order_release);
+	lfp_pressure_leave(p);
 	return err;
 }
 

@@ -301,8 +301,6 @@ struct lfp_pool {
 
 	/* Sleeping acquirers. */
 	struct lfp_waitq waitq LFP_ALIGNED;
-	/* Waiters holding the pressure whose cache drain is complete. */
-	_Atomic uint32_t drained;
 
 	struct lfp_depot depot;
 
@@ -322,6 +320,41 @@ struct lfp_pool {
 	/* Registry (guarded by the global registry lock). */
 	struct lfp_tcache *caches;
 };
+
+/*
+ * pool->pressure: the number of threads draining or waiting, plus the
+ * LFP_PRESSURE_CLEAN bit: "a full drain completed while the pressure was
+ * raised, and it has stayed raised since", so no cache can have gained an
+ * object and later arrivals skip their drain. The bit goes when the count
+ * drops to 0.
+ */
+#define LFP_PRESSURE_CLEAN 0x80000000u
+
+/* Raise the pressure; true if the caches are known to be drained. */
+static inline bool lfp_pressure_enter(struct lfp_pool *p)
+{
+	return atomic_fetch_add_explicit(&p->pressure, 1,
+					 memory_order_seq_cst) &
+	       LFP_PRESSURE_CLEAN;
+}
+
+static inline void lfp_pressure_mark_clean(struct lfp_pool *p)
+{
+	atomic_fetch_or_explicit(&p->pressure, LFP_PRESSURE_CLEAN,
+				 memory_order_seq_cst);
+}
+
+static inline void lfp_pressure_leave(struct lfp_pool *p)
+{
+	uint32_t old = atomic_load_explicit(&p->pressure, memory_order_relaxed);
+	uint32_t new;
+	do
+		new = (old & ~LFP_PRESSURE_CLEAN) == 1 ? 0 : old - 1;
+	/* Release: a drain's writes are visible to owners that read 0. */
+	while (!atomic_compare_exchange_weak_explicit(&p->pressure, &old, new,
+						      memory_order_release,
+						      memory_order_relaxed));
+}
 
 /* Lifecycle helpers (pool.c). */
 LFP_HIDDEN lfp_err lfp_object_create(struct lfp_pool *p, void **obj);

@@ -77,10 +77,10 @@ lfp_err lfp_trim(lfp_pool *p, uint64_t max_ns, uint64_t *evicted)
 	uint64_t now = lfp_coarse_ns();
 
 	/* 1. Caches of idle threads -> depot (same protocol as a drain). */
-	atomic_fetch_add_explicit(&p->pressure, 1, memory_order_seq_cst);
+	lfp_pressure_enter(p); /* (only idle caches drained: not clean) */
 	lfp_heavy_fence();
 	lfp_tcache_drain_all(p, true, now);
-	atomic_fetch_sub_explicit(&p->pressure, 1, memory_order_release);
+	lfp_pressure_leave(p);
 
 	/* 2. Everything out of the depot (newest first). */
 	struct lfp_tcache *mine = lfp_tcache_peek(p);
