@@ -46,7 +46,9 @@ echo "== PostgreSQL: 10 threads x 20 queries over 8 pooled connections"
 build-examples/examples/pg_pool --results "$results" --machine "$machine"
 
 echo "== PostgreSQL outage: stop the server under running clients, start it again"
-build-examples/examples/pg_pool --quiet --no-compare --min-seconds 8 &
+mkdir -p "$results"
+outage_log="$results/postgresql_outage.log"
+build-examples/examples/pg_pool --quiet --no-compare --min-seconds 8 >"$outage_log" 2>&1 &
 client=$!
 sleep 2
 pgctl stop -m fast
@@ -55,8 +57,10 @@ sleep 2
 start
 echo "   server started again"
 if wait "$client"; then
+	cat "$outage_log"
 	echo "outage: pool recovered, every client finished"
 else
+	cat "$outage_log"
 	echo "outage: FAILED" >&2
 	exit 1
 fi
