@@ -108,17 +108,7 @@ static void *work(void *arg)
 
 static void check_all(worker *ws, int n, const char *label)
 {
-	for (int k = 0; k < NPOOLS; k++) {
-		st_counts sum = {0};
-		for (int i = 0; i < n; i++)
-			st_counts_add(&sum, &ws[i].c[k]);
-		char l[96];
-		snprintf(l, sizeof(l), "%s, pool %d", label, k);
-		st_check_quiescent(pools[k], facs[k], 0, &sum, l);
-		uint64_t got = st_check_all_acquirable(pools[k], facs[k], l);
-		ws[0].c[k].acquires += got;
-		ws[0].c[k].releases += got;
-	}
+	st_check_pools(pools, facs, NPOOLS, ws[0].c, sizeof(worker), n, label);
 }
 
 int main(int argc, char **argv)

@@ -91,14 +91,8 @@ static void check_all(worker *ws, int n, const char *label)
 			st_counts_add(&sum, &ws[i].c[k]);
 			held += ws[i].handover && ws[i].handover_pool == k;
 		}
-		char l[96];
-		snprintf(l, sizeof(l), "%s, pool %d", label, k);
-		st_check_quiescent(pools[k], facs[k], held, &sum, l);
-		if (held)
-			continue; /* not all objects can be acquired */
-		uint64_t got = st_check_all_acquirable(pools[k], facs[k], l);
-		ws[0].c[k].acquires += got;
-		ws[0].c[k].releases += got;
+		st_check_pool(pools[k], facs[k], k, held, &sum, &ws[0].c[k],
+			      label);
 		/* Leave nothing in the controller's cache. */
 		lfp_thread_flush(pools[k]);
 	}

@@ -403,3 +403,32 @@ void st_sleep_until(double until)
 	while (st_elapsed() < until && st_elapsed() < st_o.seconds)
 		st_sleep_ns(10 * 1000 * 1000);
 }
+
+void st_check_pool(lfp_pool *p, st_factory *f, int k, uint64_t held,
+		   const st_counts *sum, st_counts *credit, const char *label)
+{
+	char l[96];
+	snprintf(l, sizeof(l), "%s, pool %d", label, k);
+	st_check_quiescent(p, f, held, sum, l);
+	if (held)
+		return; /* not all objects can be acquired */
+	/* The checker's own acquires count too: the stats were checked
+	 * first, now check that nothing is stranded. */
+	uint64_t got = st_check_all_acquirable(p, f, l);
+	credit->acquires += got;
+	credit->releases += got;
+}
+
+void st_check_pools(lfp_pool *const *pools, st_factory *const *facs, int npools,
+		    st_counts *first, size_t stride, int nworkers,
+		    const char *label)
+{
+	for (int k = 0; k < npools; k++) {
+		st_counts sum = {0};
+		for (int i = 0; i < nworkers; i++)
+			st_counts_add(&sum, (st_counts *)((char *)first +
+							  (size_t)i * stride) +
+						    k);
+		st_check_pool(pools[k], facs[k], k, 0, &sum, first + k, label);
+	}
+}

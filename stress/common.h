@@ -235,6 +235,20 @@ uint64_t st_max_wait_ns(void);
 uint64_t st_max_latency_ns(int mode);
 void st_counts_add(st_counts *sum, const st_counts *c);
 
+/* Quiescent checks of a program's pool number k: its stats against `sum`
+ * (with `held` objects still out), then, if none is held, that every object
+ * is acquirable; the checker's own acquires and releases are credited to
+ * *credit. */
+void st_check_pool(lfp_pool *p, st_factory *f, int k, uint64_t held,
+		   const st_counts *sum, st_counts *credit, const char *label);
+
+/* st_check_pool for pools[0..npools) with nothing held, summing nworkers'
+ * counters: worker i's counters for pool k are
+ * ((st_counts *)((char *)first + i * stride))[k]; credits go to worker 0. */
+void st_check_pools(lfp_pool *const *pools, st_factory *const *facs, int npools,
+		    st_counts *first, size_t stride, int nworkers,
+		    const char *label);
+
 /* ------------------------------------------------------------ threads */
 
 /* Start a thread with the given stack size (0: default); dies on failure. */
