@@ -28,8 +28,8 @@ static void *dwcas_create(size_t capacity, size_t obj_size)
 	struct dpool *p = aligned_alloc(64, sizeof(*p));
 	if (!p)
 		return NULL;
-	size_t stride = (HDR + obj_size + 15) & ~(size_t)15;
-	p->slab = aligned_alloc(64, (capacity * stride + 63) & ~(size_t)63);
+	size_t stride;
+	p->slab = wl_slab_alloc(capacity, HDR, obj_size, &stride);
 	if (!p->slab) {
 		free(p);
 		return NULL;

@@ -263,3 +263,10 @@ int wl_lat_merge(struct wl_thread *const *threads, size_t n,
 	free(all);
 	return 0;
 }
+
+char *wl_slab_alloc(size_t capacity, size_t hdr, size_t obj_size,
+		    size_t *stride)
+{
+	*stride = (hdr + obj_size + 15) & ~(size_t)15;
+	return aligned_alloc(64, (capacity * *stride + 63) & ~(size_t)63);
+}

@@ -93,6 +93,12 @@ void wl_oversub(struct wl_thread *t, long units);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t wl_now_ns(void);
+
+/* The baselines' object storage: one 64-byte-aligned block of `capacity`
+ * slots of `hdr` link bytes plus obj_size, each a multiple of 16 bytes;
+ * *stride receives the slot size. NULL when out of memory. */
+char *wl_slab_alloc(size_t capacity, size_t hdr, size_t obj_size,
+		    size_t *stride);
 /* Number of dummy-work iterations that take about `ns` nanoseconds here. */
 unsigned wl_calibrate_work(unsigned ns);
 
