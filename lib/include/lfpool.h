@@ -9,11 +9,14 @@
  * Progress guarantees (see docs/design.md for the arguments):
  *   - acquire served by the calling thread's cache, release into it:
  *     wait-free (bounded steps, no retry loop, no shared-line write), except
- *     while another thread is draining this thread's cache because the pool is
- *     exhausted (see LFP_STATE below): then the call takes the slow path.
- *   - refill from / flush to the shared depot: lock-free (a CAS retry loop on
- *     a Treiber stack guarded by hazard pointers). Threads beyond the first
- *     511 registered with one pool share one record under a mutex (blocking).
+ *     while another thread drains caches because the pool is exhausted: then
+ *     the call takes the slow path.
+ *   - refill from / flush to the shared depot (once per batch): the depot
+ *     operation is lock-free (a CAS retry loop on a Treiber stack guarded by
+ *     hazard pointers), but it runs under the thread's own cache mutex, which
+ *     another thread holds only while draining that cache (pool exhausted) or
+ *     trimming; a new magazine takes a short allocation mutex; threads beyond
+ *     the first 255 using one pool share one hazard record under a mutex.
  *   - creating an object: lock-free slot allocation plus the user's create().
  *   - pool exhausted: lfp_try_acquire returns LFP_EMPTY; lfp_acquire blocks
  *     (futex) and lfp_acquire_timed blocks up to its timeout.
