@@ -11,12 +11,13 @@
  *   acquire: refill the cache with one magazine from the depot (lock-free);
  *            else create a new object in a vacant slot (lock-free + user
  *            create()); else the pool is exhausted: raise pressure, drain
- *            every thread's cache into the depot, and take from the depot,
- *            sleeping on a futex between attempts (blocking/timed) or
+ *            every thread's cache into the depot (unless a drain since the
+ *            pressure rose made that moot), and take from the depot,
+ *            queueing as a waiter between attempts (blocking/timed) or
  *            returning LFP_EMPTY (try).
  *   release: cache full: flush one batch as a magazine (lock-free), keep
- *            the object; under pressure (someone waits): put the object in
- *            the depot directly and wake a sleeper.
+ *            the object; under pressure (someone waits): hand the object
+ *            to a starving waiter, or put it in the depot and kick one.
  */
 #include "lfpool_internal.h"
 
@@ -65,21 +66,25 @@ static inline void leave_cache(struct lfp_tcache *c)
 	atomic_store_explicit(&c->active, 0, memory_order_release);
 }
 
-static inline void *cache_pop(struct lfp_pool *p, struct lfp_tcache *c)
+/* Take the newest cached object into *obj; false if none (or draining).
+ * (A bool result, not a NULL test, keeps the fast path one branch short.) */
+static inline bool cache_pop(struct lfp_pool *p, struct lfp_tcache *c,
+			     void **obj)
 {
-	void *obj = NULL;
+	bool hit = false;
 	if (LFP_LIKELY(enter_cache(p, c))) {
 		uint32_t len =
 			atomic_load_explicit(&c->len, memory_order_relaxed);
 		if (LFP_LIKELY(len != 0)) {
-			obj = c->objs[len - 1];
+			*obj = c->objs[len - 1];
 			atomic_store_explicit(&c->len, len - 1,
 					      memory_order_relaxed);
 			lfp_count(&c->n_hit);
+			hit = true;
 		}
 	}
 	leave_cache(c);
-	return obj;
+	return hit;
 }
 
 static inline bool cache_push(struct lfp_pool *p, struct lfp_tcache *c,
@@ -193,17 +198,22 @@ static void *acquire_refill(struct lfp_pool *p, struct lfp_tcache *c)
 	return depot_take_one(p, rec_of(c));
 }
 
-/* An object or a fresh one from the depot or a vacant slot, or
- * LFP_EMPTY, or LFP_ECREATE. */
+/* A new object in a vacant slot, or LFP_EMPTY, or LFP_ECREATE. */
+static lfp_err create_fresh(struct lfp_pool *p, void **obj, bool *fresh)
+{
+	lfp_err err = lfp_object_create(p, obj);
+	*fresh = err == LFP_OK;
+	return err;
+}
+
+/* An object from the depot, else a new one (see create_fresh). */
 static lfp_err take_or_create(struct lfp_pool *p, struct lfp_tcache *c,
 			      void **obj, bool *fresh)
 {
 	*obj = depot_take_one(p, rec_of(c));
 	if (*obj)
 		return LFP_OK;
-	lfp_err err = lfp_object_create(p, obj);
-	*fresh = err == LFP_OK;
-	return err;
+	return create_fresh(p, obj, fresh);
 }
 
 /* Give back an object we got twice (handed to us while we found one). */
@@ -293,11 +303,9 @@ static __attribute__((noinline)) lfp_err acquire_slow(struct lfp_pool *p,
 	*obj = acquire_refill(p, c);
 	if (*obj)
 		return LFP_OK;
-	lfp_err err = lfp_object_create(p, obj);
-	if (err != LFP_EMPTY) {
-		*fresh = err == LFP_OK;
+	lfp_err err = create_fresh(p, obj, fresh);
+	if (err != LFP_EMPTY)
 		return err;
-	}
 	return acquire_contended(p, c, obj, fresh, deadline);
 }
 
@@ -317,15 +325,11 @@ acquire_generic(struct lfp_pool *p, void **out, uint64_t timeout_ns)
 {
 	uint64_t deadline = timeout_ns == 0 ? 0 : deadline_after(timeout_ns);
 	struct lfp_tcache *c = tcache_of(p);
-	void *obj = NULL;
-	bool hit = false;
 	for (;;) {
 		bool fresh = false;
-		if (!obj) {
-			obj = c ? cache_pop(p, c) : NULL;
-			hit = obj != NULL;
-		}
-		if (!obj) {
+		void *obj = NULL;
+		bool hit = c && cache_pop(p, c, &obj);
+		if (!hit) {
 			count(c, c ? &c->n_miss : NULL, &p->acq_miss);
 			lfp_err err =
 				acquire_slow(p, c, &obj, &fresh, deadline);
@@ -341,7 +345,6 @@ acquire_generic(struct lfp_pool *p, void **out, uint64_t timeout_ns)
 				if (hit)
 					lfp_add(&p->rejected_hits, 1);
 				lfp_object_destroy(p, obj);
-				obj = NULL;
 				continue;
 			}
 		}
@@ -359,23 +362,13 @@ acquire(struct lfp_pool *p, void **out, uint64_t timeout_ns)
 	if (LFP_UNLIKELY(!p || !out))
 		return LFP_EINVAL;
 	struct lfp_tcache *c = tcache_fast(p);
-	if (LFP_LIKELY(c != NULL)) {
-		if (LFP_LIKELY(enter_cache(p, c))) {
-			uint32_t len = atomic_load_explicit(
-				&c->len, memory_order_relaxed);
-			if (LFP_LIKELY(len != 0 && !p->hooks_acquire)) {
-				void *obj = c->objs[len - 1];
-				atomic_store_explicit(&c->len, len - 1,
-						      memory_order_relaxed);
-				lfp_count(&c->n_hit);
-				leave_cache(c);
-				gen_bump(obj); /* idle (even) -> acquired (odd)
-						*/
-				*out = obj;
-				return LFP_OK;
-			}
+	if (LFP_LIKELY(c != NULL && !p->hooks_acquire)) {
+		void *obj;
+		if (LFP_LIKELY(cache_pop(p, c, &obj))) {
+			gen_bump(obj); /* idle (even) -> acquired (odd) */
+			*out = obj;
+			return LFP_OK;
 		}
-		leave_cache(c);
 	}
 	return acquire_generic(p, out, timeout_ns);
 }
