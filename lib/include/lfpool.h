@@ -44,9 +44,14 @@ extern "C" {
 #define LFP_API
 #endif
 
-#define LFPOOL_VERSION_MAJOR 0
-#define LFPOOL_VERSION_MINOR 1
-#define LFPOOL_VERSION_PATCH 0
+#define LFPOOL_VERSION_MAJOR  0
+#define LFPOOL_VERSION_MINOR  2
+#define LFPOOL_VERSION_PATCH  0
+#define LFPOOL_VERSION_STRING "0.2.0"
+/* major << 16 | minor << 8 | patch, comparable with lfp_version_number(). */
+#define LFPOOL_VERSION                                                         \
+	((LFPOOL_VERSION_MAJOR << 16) | (LFPOOL_VERSION_MINOR << 8) |          \
+	 LFPOOL_VERSION_PATCH)
 
 /* Error codes. Every function that can fail returns one; 0 means success. */
 typedef enum lfp_err {
@@ -67,6 +72,12 @@ typedef enum lfp_err {
 
 /* A human-readable, static message for an error code (never NULL). */
 LFP_API const char *lfp_strerror(lfp_err err);
+
+/* The version of the library actually linked: "MAJOR.MINOR.PATCH", and the
+ * same as LFPOOL_VERSION's encoding. Compare with the LFPOOL_VERSION* macros
+ * of the header a program was compiled against. */
+LFP_API const char *lfp_version(void);
+LFP_API unsigned lfp_version_number(void);
 
 /*
  * The object lifecycle. `ctx` is lfp_factory.ctx, `obj` points at the
@@ -170,6 +181,13 @@ LFP_API lfp_err lfp_acquire_timed(lfp_pool *pool, void **obj,
  * sequential double releases are always detected.
  */
 LFP_API lfp_err lfp_release(lfp_pool *pool, void *obj);
+
+/*
+ * Give back a broken acquired object: it is destroyed (factory.destroy) and
+ * its slot freed, so a waiter may create a replacement; capacity never
+ * leaks. Errors as lfp_release (LFP_EINVAL, LFP_EFOREIGN, LFP_EDOUBLE).
+ */
+LFP_API lfp_err lfp_discard(lfp_pool *pool, void *obj);
 
 /*
  * Acquire exactly n objects into objs[0..n), or none: LFP_EMPTY if fewer

@@ -571,3 +571,13 @@ void *lfp_handle_get(const lfp_pool *p, lfp_handle h)
 		return NULL;
 	return obj;
 }
+
+lfp_err lfp_discard(lfp_pool *p, void *obj)
+{
+	uint64_t g;
+	lfp_err err = check_acquired(p, obj, &g);
+	if (err)
+		return err;
+	lfp_object_destroy(p, obj);
+	return LFP_OK;
+}

@@ -19,3 +19,13 @@ const char *lfp_strerror(lfp_err err)
 		return "unknown lfpool error";
 	return messages[err];
 }
+
+const char *lfp_version(void)
+{
+	return LFPOOL_VERSION_STRING;
+}
+
+unsigned lfp_version_number(void)
+{
+	return LFPOOL_VERSION;
+}
