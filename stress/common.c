@@ -1,6 +1,7 @@
 /*
- * stress/common.c — options, verdicts, watchdog, the counting factory and
- * the conservation checks shared by the stress programs (see common.h).
+ * stress/common.c — options, verdicts, the watchdog and the conservation
+ * checks shared by the stress programs (see common.h; the counting factory
+ * is in factory.c).
  */
 #include "common.h"
 

@@ -7,19 +7,23 @@
  * and all destroyed by lfp_destroy().
  *
  * Progress guarantees (see docs/design.md for the arguments):
- *   - acquire served by the calling thread's cache, release into it:
- *     wait-free (bounded steps, no retry loop, no shared-line write), except
- *     while another thread drains caches because the pool is exhausted: then
- *     the call takes the slow path.
+ *   - acquire served by the calling thread's cache, release into it (inline,
+ *     lfpool_inline.h): wait-free (bounded steps, no loop, no atomic
+ *     read-modify-write, no fence, no write to another thread's line). A pop
+ *     that meets another thread taking objects out of the same cache (the
+ *     pool ran dry elsewhere, or trim) undoes itself and takes the slow path.
  *   - refill from / flush to the shared depot (once per batch): the depot
  *     operation is lock-free (a CAS retry loop on a Treiber stack guarded by
  *     hazard pointers), but it runs under the thread's own cache mutex, which
- *     another thread holds only while draining that cache (pool exhausted) or
- *     trimming; a new magazine takes a short allocation mutex; threads beyond
- *     the first 255 using one pool share one hazard record under a mutex.
+ *     another thread holds only while taking objects out of that cache; a
+ *     new magazine takes a short allocation mutex; threads beyond the first
+ *     255 using one pool share one hazard record under a mutex.
  *   - creating an object: lock-free slot allocation plus the user's create().
- *   - pool exhausted: lfp_try_acquire returns LFP_EMPTY; lfp_acquire blocks
- *     (futex) and lfp_acquire_timed blocks up to its timeout.
+ *   - pool exhausted: lfp_try_acquire returns LFP_EMPTY (see its contract);
+ *     lfp_acquire blocks (futex) and lfp_acquire_timed blocks up to its
+ *     timeout.
+ *
+ * Platforms: Linux (futex, membarrier), x86-64 and aarch64, GCC or Clang.
  *
  * Thread safety: every function may be called concurrently from any thread,
  * except lfp_destroy(), which must not overlap any other call on the same
@@ -53,20 +57,28 @@ extern "C" {
 	((LFPOOL_VERSION_MAJOR << 16) | (LFPOOL_VERSION_MINOR << 8) |          \
 	 LFPOOL_VERSION_PATCH)
 
-/* Error codes. Every function that can fail returns one; 0 means success. */
+/*
+ * Error codes. Every function that can fail returns one; 0 means success.
+ *   LFP_EINVAL     a NULL argument, a zero or overflowing size, a bad config
+ *   LFP_ENOMEM     the pool's memory could not be reserved or allocated
+ *   LFP_EMPTY      no object available right now (try-acquire, bulk)
+ *   LFP_ETIMEDOUT  timed acquire: no object became available in time
+ *   LFP_EFOREIGN   the pointer is not a live object of this pool
+ *   LFP_EDOUBLE    the object is already idle in the pool (double release)
+ *   LFP_ECREATE    the factory's create() failed (nothing was leaked)
+ *   LFP_EBUSY      lfp_destroy: objects were still acquired (destroyed
+ *                  anyway)
+ */
 typedef enum lfp_err {
 	LFP_OK = 0,
-	LFP_EINVAL, /* a NULL argument, a zero or overflowing size, a bad config
-		     */
-	LFP_ENOMEM, /* the pool's memory could not be reserved/allocated */
-	LFP_EMPTY,  /* no object available right now (try-acquire, bulk) */
-	LFP_ETIMEDOUT, /* timed acquire: no object became available in time */
-	LFP_EFOREIGN,  /* the pointer is not a live object of this pool */
-	LFP_EDOUBLE,   /* the object is already idle in the pool: double release
-			*/
-	LFP_ECREATE,   /* the factory's create() failed (nothing was leaked) */
-	LFP_EBUSY,     /* lfp_destroy: objects were still acquired (destroyed
-			  anyway) */
+	LFP_EINVAL,
+	LFP_ENOMEM,
+	LFP_EMPTY,
+	LFP_ETIMEDOUT,
+	LFP_EFOREIGN,
+	LFP_EDOUBLE,
+	LFP_ECREATE,
+	LFP_EBUSY,
 	LFP_ERR_COUNT_
 } lfp_err;
 
@@ -165,7 +177,18 @@ LFP_API lfp_err lfp_create(const lfp_config *cfg, lfp_pool **out);
 typedef struct lfp_stats lfp_stats;
 LFP_API lfp_err lfp_destroy(lfp_pool *pool, lfp_stats *final);
 
-/* Acquire without waiting: LFP_EMPTY when no object can be had right now. */
+/*
+ * Acquire an object into *obj (set to NULL when the call fails).
+ *
+ * lfp_try_acquire never waits: LFP_EMPTY when no object can be had right
+ * now. Precisely: it returns LFP_EMPTY only if no slot is free for a new
+ * object and it found no idle object, and it finds every object that is
+ * idle in the pool (in the shared depot or in any thread's cache) for the
+ * whole call. Objects released during the call may or may not be found.
+ * Polling an exhausted pool this way costs no fence and no system call: a
+ * fence-free look at each thread's cache of this pool, and a heavy fence
+ * (membarrier) only when some cache holds objects, which it then moves.
+ */
 LFP_API lfp_err lfp_try_acquire(lfp_pool *pool, void **obj);
 /* Acquire, waiting as long as it takes while the pool is exhausted. */
 LFP_API lfp_err lfp_acquire(lfp_pool *pool, void **obj);
@@ -257,11 +280,14 @@ struct lfp_stats {
 
 LFP_API lfp_err lfp_get_stats(const lfp_pool *pool, lfp_stats *out);
 
-/* The object size and capacity the pool was created with (0 for NULL). */
+/* The object size the pool was created with (0 for NULL). */
 LFP_API size_t lfp_object_size(const lfp_pool *pool);
 
 #ifdef __cplusplus
 }
 #endif
+
+/* The cache-hit fast paths, inlined into callers (LFPOOL_NO_INLINE: not). */
+#include "lfpool_inline.h"
 
 #endif /* LFPOOL_H */

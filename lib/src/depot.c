@@ -33,13 +33,11 @@
 #endif
 
 #ifdef LFP_TEST_HOOKS
-/* Test-only: called inside a pop between reading the head's link and the
- * CAS, to widen the ABA window (stress/aba_torture). */
-static void (*pop_hook)(void);
-LFP_API void lfp_test_set_pop_hook(void (*hook)(void));
+/* Widens the ABA window (stress/aba_torture). */
+void (*lfp_test_pop_hook)(void);
 void lfp_test_set_pop_hook(void (*hook)(void))
 {
-	pop_hook = hook;
+	lfp_test_pop_hook = hook;
 }
 #endif
 
@@ -74,12 +72,14 @@ static struct lfp_mag *stack_pop(_Atomic(struct lfp_mag *) *top,
 		 * stable as long as m stays the head. */
 		struct lfp_mag *next =
 			atomic_load_explicit(&m->next, memory_order_relaxed);
-#ifdef LFP_TEST_HOOKS
-		if (pop_hook)
-			pop_hook();
-#endif
+		LFP_TEST_HOOK(pop);
+		/* seq_cst on success: the unlink is ordered before our later
+		 * retirement scan reads other threads' hazards (a store-load
+		 * order ck_hp's scan needs on weakly ordered CPUs), and
+		 * against lfp_depot_empty (transit). Acquire on failure: the
+		 * new head's link is read next. */
 		if (atomic_compare_exchange_weak_explicit(top, &m, next,
-							  memory_order_acquire,
+							  memory_order_seq_cst,
 							  memory_order_acquire))
 			break;
 	}
@@ -101,7 +101,7 @@ lfp_err lfp_depot_init(struct lfp_depot *d, uint32_t mag_size)
 	memset(d, 0, sizeof(*d));
 	atomic_init(&d->full, NULL);
 	atomic_init(&d->empty, NULL);
-	atomic_init(&d->n_objs, 0);
+	atomic_init(&d->transit, 0);
 	d->mag_size = mag_size;
 	ck_hp_init(&d->hp, 1, LFP_HP_THRESHOLD, mag_reclaimed);
 	if (pthread_mutex_init(&d->lock, NULL) != 0)
@@ -191,13 +191,17 @@ static void rec_leave(struct lfp_depot *d, struct lfp_hprec *rec)
 
 /*
  * Pop one magazine of objects into objs[0..n) (n <= mag_size); 0 if the
- * depot is empty. *stamp gets the time its objects went idle.
+ * depot is empty. *stamp gets the time its objects went idle. On success
+ * the objects are in transit until the caller's lfp_transit_end().
  */
 uint32_t lfp_depot_pop(struct lfp_depot *d, struct lfp_hprec *rec, void **objs,
 		       uint64_t *stamp)
 {
 	if (atomic_load_explicit(&d->full, memory_order_relaxed) == NULL)
 		return 0;
+	/* Before the pop: a reader that finds the depot emptied by it sees
+	 * the move in progress (seq_cst, against lfp_depot_empty). */
+	lfp_transit_begin(d);
 	ck_hp_record_t *r = rec_enter(d, rec);
 	struct lfp_mag *m = stack_pop(&d->full, r);
 	uint32_t n = 0;
@@ -206,23 +210,26 @@ uint32_t lfp_depot_pop(struct lfp_depot *d, struct lfp_hprec *rec, void **objs,
 		__tsan_acquire(m);
 #endif
 		n = m->count;
+		LFP_ASSERT(n >= 1 && n <= d->mag_size);
 		memcpy(objs, m->objs, n * sizeof(void *));
 		if (stamp)
 			*stamp = m->stamp_ns;
-		atomic_fetch_sub_explicit(&d->n_objs, n, memory_order_relaxed);
 #ifdef LFP_TSAN
 		__tsan_release(m);
 #endif
-#ifdef LFP_TEST_BREAK_ABA
-		/* Deliberately wrong (mutation build, proves the stress suite
-		 * bites): re-push at once, without waiting for hazards. */
-		mag_reclaimed(m);
-#else
-		/* Retire: it reaches `empty` only via mag_reclaimed. */
-		ck_hp_free(r, &m->hazard, m, m);
-#endif
+		if (LFP_TEST_BROKEN_ABA)
+			/* Deliberately wrong (mutation build, proves the
+			 * stress suite bites): re-push at once, without
+			 * waiting for hazards. */
+			mag_reclaimed(m);
+		else
+			/* Retire: it reaches `empty` only via mag_reclaimed.
+			 */
+			ck_hp_free(r, &m->hazard, m, m);
 	}
 	rec_leave(d, rec);
+	if (n == 0)
+		lfp_transit_end(d); /* nothing moved after all */
 	return n;
 }
 
@@ -233,6 +240,7 @@ uint32_t lfp_depot_pop(struct lfp_depot *d, struct lfp_hprec *rec, void **objs,
 bool lfp_depot_push(struct lfp_depot *d, struct lfp_hprec *rec,
 		    void *const *objs, uint32_t n, uint64_t stamp)
 {
+	LFP_ASSERT(n >= 1 && n <= d->mag_size);
 	ck_hp_record_t *r = rec_enter(d, rec);
 	struct lfp_mag *m = stack_pop(&d->empty, r);
 	if (!m && r->n_pending > 0) {
@@ -251,7 +259,6 @@ bool lfp_depot_push(struct lfp_depot *d, struct lfp_hprec *rec,
 	memcpy(m->objs, objs, n * sizeof(void *));
 	m->count = n;
 	m->stamp_ns = stamp;
-	atomic_fetch_add_explicit(&d->n_objs, n, memory_order_relaxed);
 #ifdef LFP_TSAN
 	__tsan_release(m);
 #endif

@@ -1,5 +1,5 @@
 /* error.c — error messages. */
-#include "lfpool.h"
+#include "lfpool_internal.h"
 
 static const char *const messages[LFP_ERR_COUNT_] = {
 	[LFP_OK] = "success",
@@ -29,3 +29,15 @@ unsigned lfp_version_number(void)
 {
 	return LFPOOL_VERSION;
 }
+
+#if !defined(NDEBUG) || defined(LFP_DEBUG)
+#include <stdio.h>
+#include <stdlib.h>
+
+void lfp_assert_fail(const char *what, const char *file, int line)
+{
+	fprintf(stderr, "lfpool: %s:%d: invariant violated: %s\n", file, line,
+		what);
+	abort();
+}
+#endif

@@ -1,15 +1,30 @@
 /*
- * lfpool private header: the layers and how data flows between them.
+ * lfpool private header: the layers, their data, and how data flows.
  *
- *   API (access.c, pool.c)  ->  thread cache (tcache.c)  ->  depot (depot.c)
- *                                                        ->  slab (slab.c)
+ * An acquire goes down API -> thread cache -> depot -> slab and comes back
+ * up the same way; nothing in a lower row calls a higher one.
  *
- * - slab:   one reserved, lazily committed arena of `capacity` fixed-size
- *           slots; each slot = header + object. Hands out vacant slots.
- * - depot:  the shared free list: a Treiber stack of magazines (batches of
- *           object pointers) guarded by ck_hp hazard pointers.
- * - tcache: per-thread, per-pool object arrays; the wait-free fast path.
- * - wait:   futex sleeping, the asymmetric (membarrier) fence, clocks.
+ *   file       owns                                      may call
+ *   ---------  ----------------------------------------  -----------------
+ *   access.c   public acquire/release/bulk/discard API,   tcache, object,
+ *              waiting for an exhausted pool              wait, trim
+ *   pool.c     lfp_create/lfp_destroy, config checks      all below
+ *   stats.c    lfp_get_stats (sums per-thread counters)   tcache
+ *   trim.c     idle eviction                              tcache, object,
+ *                                                         depot
+ *   tcache.c   per-thread caches: lookup, refill, flush,  object, depot,
+ *              drains by other threads, thread exit       wait
+ *   object.c   object lifecycle: create, destroy, park    depot, slab, wait
+ *              in the depot, wake sleepers
+ *   depot.c    shared free list: magazines on Treiber     (ck_hp only)
+ *              stacks guarded by hazard pointers
+ *   handle.c   weak handles                               slab
+ *   slab.c     the arena of slots, vacant-slot list       -
+ *   wait.c     futex wait queue, fences, clocks           -
+ *   error.c    messages, version                          -
+ *
+ * User callbacks (factory create/validate/reset/destroy), futex wakes and
+ * ck_hp_purge never run while an lfpool lock is held.
  *
  * Our own shared state uses C11 <stdatomic.h> (visible to ThreadSanitizer);
  * ck provides the hazard-pointer records and scans. Every atomic access says
@@ -18,6 +33,7 @@
 #ifndef LFPOOL_INTERNAL_H
 #define LFPOOL_INTERNAL_H
 
+#define LFP__BUILDING_LIBRARY 1 /* no gnu_inline API copies here */
 #include "lfpool.h"
 
 #include <ck_hp.h>
@@ -32,6 +48,26 @@
 #define LFP_LIKELY(x)	__builtin_expect(!!(x), 1)
 #define LFP_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define LFP_HIDDEN	__attribute__((visibility("hidden")))
+#define LFP_NOINLINE	__attribute__((noinline))
+
+#if defined(__SANITIZE_THREAD__)
+#define LFP_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define LFP_TSAN 1
+#endif
+#endif
+
+/* Invariant checks: on in debug builds (no NDEBUG) and with LFP_DEBUG. */
+#if !defined(NDEBUG) || defined(LFP_DEBUG)
+LFP_HIDDEN void lfp_assert_fail(const char *what, const char *file, int line);
+#define LFP_ASSERT(x)                                                          \
+	(LFP_LIKELY(x) ? (void)0 : lfp_assert_fail(#x, __FILE__, __LINE__))
+#else
+#define LFP_ASSERT(x) ((void)0)
+#endif
+
+#include "test_hooks.h"
 
 /*
  * Hazard-pointer records per pool, including the shared overflow record.
@@ -44,20 +80,79 @@
 /* Objects per magazine: half a full cache (one batch). */
 #define LFP_MAG_MAX ((LFP_CACHE_MAX + 1) / 2)
 
-#if defined(__SANITIZE_THREAD__)
-#define LFP_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define LFP_TSAN 1
-#endif
-#endif
+/* ================================================================ wait */
 
-/* ---------------------------------------------------------------- slab */
+LFP_HIDDEN void lfp_wait_init(void);
+/* Make every thread of the process either see our earlier stores or have
+ * its earlier stores visible to us (membarrier, or a fence fallback). */
+LFP_HIDDEN void lfp_heavy_fence(void);
+/* False when membarrier is unavailable: pools then run without thread
+ * caches (their fast path would need a real fence on every operation). */
+LFP_HIDDEN bool lfp_heavy_fence_works(void);
+LFP_HIDDEN uint64_t lfp_now_ns(void);
+LFP_HIDDEN uint64_t lfp_coarse_ns(void);
+LFP_HIDDEN uint64_t lfp_deadline_after(uint64_t timeout_ns);
+LFP_HIDDEN int lfp_futex_wait(_Atomic uint32_t *w, uint32_t val,
+			      uint64_t deadline_ns);
+LFP_HIDDEN void lfp_futex_wake(_Atomic uint32_t *w, int n);
+
+/* A full memory fence. ThreadSanitizer does not model fences (and gcc
+ * warns about them); there it is a seq_cst RMW on a thread-local word, a
+ * full barrier on x86 that creates no cross-thread edge TSan could take for
+ * synchronization. */
+static inline void lfp_full_fence(void)
+{
+#ifdef LFP_TSAN
+	static __thread _Atomic int word;
+	atomic_fetch_add_explicit(&word, 0, memory_order_seq_cst);
+#else
+	atomic_thread_fence(memory_order_seq_cst);
+#endif
+}
+
+/* The light side of the asymmetric fence (lfpool_inline.h). */
+#define lfp_light_fence() lfp__light_fence()
+
+/*
+ * Sleeping acquirers, oldest first; each sleeps on its own futex word.
+ * Objects made available kick one waiter to look again, and never while a
+ * kicked waiter has not run yet (it passes the kick on if it leaves objects
+ * behind). Once the oldest waiter has waited LFP_HANDOFF_NS, releases hand
+ * their object straight to it, so no waiter starves (Go's sync.Mutex
+ * starvation mode).
+ */
+#define LFP_HANDOFF_NS 1000000u
+enum { LFP_W_WAITING, LFP_W_HANDED, LFP_W_KICKED, LFP_W_TIMEDOUT };
+
+struct lfp_waiter {
+	struct lfp_waiter *next;
+	_Atomic uint32_t state;
+	void *obj;	/* LFP_W_HANDED: the object */
+	uint64_t since; /* when it first queued (kept when it queues again) */
+};
+
+struct lfp_waitq {
+	pthread_mutex_t lock;
+	struct lfp_waiter *head, *tail;
+	_Atomic uint32_t n; /* queued waiters */
+	uint32_t kicked;    /* kicked waiters that have not looked yet */
+};
+
+LFP_HIDDEN int lfp_waitq_init(struct lfp_waitq *q);
+LFP_HIDDEN void lfp_waitq_fini(struct lfp_waitq *q);
+LFP_HIDDEN void lfp_waitq_push(struct lfp_waitq *q, struct lfp_waiter *w,
+			       bool front);
+LFP_HIDDEN bool lfp_waitq_handoff(struct lfp_waitq *q, void *obj, bool force);
+LFP_HIDDEN void lfp_waitq_kick(struct lfp_waitq *q);
+LFP_HIDDEN uint32_t lfp_waitq_sleep(struct lfp_waitq *q, struct lfp_waiter *w,
+				    uint64_t deadline_ns);
+LFP_HIDDEN uint32_t lfp_waitq_leave(struct lfp_waitq *q, struct lfp_waiter *w);
+
+/* ================================================================ slab */
 
 /* In front of every object. 16 bytes; the object follows at hdr_off. */
 struct lfp_hdr {
-	/* Odd while acquired, even while idle or vacant; only ever grows, so a
-	 * (slot, gen) pair names one acquisition for the pool's lifetime. */
+	/* The object's state (see "generations" below). */
 	_Atomic uint64_t gen;
 	/* slot index + 1 while an object is live in the slot, 0 when vacant. */
 	_Atomic uint32_t tag;
@@ -68,7 +163,6 @@ struct lfp_hdr {
 struct lfp_slab {
 	char *base;	    /* slot 0 */
 	char *obj_base;	    /* the object of slot 0 (base + hdr_off) */
-	uint64_t span;	    /* capacity * slot_size */
 	uint64_t inv_odd;   /* inverse of slot_size's odd part, mod 2^64 */
 	unsigned shift;	    /* log2 of slot_size's power-of-two part */
 	size_t slot_size;   /* bytes per slot */
@@ -133,7 +227,54 @@ static inline bool lfp_slab_find(const struct lfp_slab *s, const void *obj,
 				    memory_order_relaxed) == *idx + 1;
 }
 
-/* ---------------------------------------------------------------- depot */
+/*
+ * Generations: the one state machine of an object, in its header's `gen`.
+ *   vacant (even) --created--> acquired (odd) --released--> idle (even)
+ *   idle (even) --acquired--> acquired (odd)
+ *   idle or acquired --destroyed--> vacant (even, strictly larger)
+ * It only grows, so a (slot, gen) pair names one acquisition for the pool's
+ * lifetime (weak handles), and parity tells acquired from not (double
+ * release). Only the object's single current owner writes it; relaxed,
+ * because the object itself is handed over by other synchronization.
+ */
+static inline uint64_t lfp_gen_load(const void *obj)
+{
+	return atomic_load_explicit(&lfp_hdr_of(obj)->gen,
+				    memory_order_relaxed);
+}
+
+static inline void lfp_gen_store(void *obj, uint64_t g)
+{
+	atomic_store_explicit(&lfp_hdr_of(obj)->gen, g, memory_order_relaxed);
+}
+
+/* idle -> acquired; also vacant -> acquired at creation. */
+static inline void lfp_gen_to_acquired(void *obj)
+{
+	uint64_t g = lfp_gen_load(obj);
+	LFP_ASSERT((g & 1) == 0);
+	lfp_gen_store(obj, g + 1);
+}
+
+/* acquired (generation g, already loaded) -> idle. */
+static inline void lfp_gen_to_idle(void *obj, uint64_t g)
+{
+	LFP_ASSERT((g & 1) == 1);
+	lfp_gen_store(obj, g + 1);
+}
+
+/* idle or acquired -> vacant. */
+static inline void lfp_gen_to_vacant(void *obj)
+{
+	lfp_gen_store(obj, (lfp_gen_load(obj) + 2) & ~(uint64_t)1);
+}
+
+static inline bool lfp_gen_is_acquired(uint64_t g)
+{
+	return g & 1;
+}
+
+/* ================================================================ depot */
 
 struct lfp_depot;
 
@@ -153,14 +294,23 @@ struct lfp_hprec {
 	struct lfp_hprec *all_next;
 };
 
+/*
+ * transit: objects taken out of a visible place (the depot, a thread
+ * cache) that have not yet landed in another one. Low 32 bits: moves in
+ * progress; high 32 bits: moves completed (wraps). A reader that sees the
+ * same word, with no move in progress, before and after looking at every
+ * place knows no idle object slipped past it (lfp_try_acquire's EMPTY
+ * guarantee).
+ */
+#define LFP_TRANSIT_DONE ((uint64_t)1 << 32)
+
 struct lfp_depot {
 	/* Magazines holding objects. */
 	_Atomic(struct lfp_mag *) full LFP_ALIGNED;
 	/* Spare magazines; re-entered only through hazard-pointer reclamation.
 	 */
 	_Atomic(struct lfp_mag *) empty LFP_ALIGNED;
-	/* Objects in `full` (updated once per magazine). */
-	_Atomic uint64_t n_objs LFP_ALIGNED;
+	_Atomic uint64_t transit LFP_ALIGNED;
 	uint32_t mag_size;
 	ck_hp_t hp;
 	pthread_mutex_t lock; /* allocation lists and the overflow record */
@@ -174,118 +324,143 @@ LFP_HIDDEN lfp_err lfp_depot_init(struct lfp_depot *d, uint32_t mag_size);
 LFP_HIDDEN void lfp_depot_fini(struct lfp_depot *d);
 /* A record of its own for a thread, or NULL when all are taken. */
 LFP_HIDDEN struct lfp_hprec *lfp_depot_rec_get(struct lfp_depot *d);
+/* Give a record back (purges its pending magazines: call without locks). */
 LFP_HIDDEN void lfp_depot_rec_put(struct lfp_depot *d, struct lfp_hprec *r);
-/* rec NULL: use the shared overflow record (serialised by a mutex). */
+/* Pop one magazine into objs[] (rec NULL: the shared overflow record). The
+ * objects count as in transit until lfp_transit_end(). 0: depot empty. */
 LFP_HIDDEN uint32_t lfp_depot_pop(struct lfp_depot *d, struct lfp_hprec *rec,
 				  void **objs, uint64_t *stamp);
+/* Push objs[0..n), n <= mag_size, as one magazine; false if no magazine
+ * could be had (the caller keeps the objects). */
 LFP_HIDDEN bool lfp_depot_push(struct lfp_depot *d, struct lfp_hprec *rec,
 			       void *const *objs, uint32_t n, uint64_t stamp);
 
-/* ---------------------------------------------------------------- tcache */
+static inline bool lfp_depot_empty(struct lfp_depot *d)
+{
+	/* seq_cst: ordered against lfp_transit_begin's RMW (see transit). */
+	return atomic_load_explicit(&d->full, memory_order_seq_cst) == NULL;
+}
+
+static inline void lfp_transit_begin(struct lfp_depot *d)
+{
+	atomic_fetch_add_explicit(&d->transit, 1, memory_order_seq_cst);
+}
+
+static inline void lfp_transit_end(struct lfp_depot *d)
+{
+	/* Release: where the objects landed is visible to a reader that sees
+	 * the move completed. */
+	atomic_fetch_add_explicit(&d->transit, LFP_TRANSIT_DONE - 1,
+				  memory_order_seq_cst);
+}
+
+/* ================================================================ tcache */
 
 /*
- * One thread's cache for one pool. `objs`, `len` are touched by the owner's
- * fast path without locks; anybody else (a thief draining it when the pool
- * is exhausted, trim, thread exit) holds `lock` and first waits for
- * `active` to be 0 after raising pool->pressure and an asymmetric fence.
+ * One thread's cache for one pool: objs[top..bottom) are idle objects, the
+ * newest at bottom - 1. The owner pushes and pops at the bottom with plain
+ * loads and stores; other threads (a drain when the pool runs dry, trim)
+ * take from the top under `lock`, like the thieves of a work-stealing
+ * deque, with the asymmetric fence in place of the owner's store-load
+ * fence (tcache.c has the protocol).
+ *
+ * The first line is the owner's fast path.
  */
+#define LFP_TOP_CLAIMED 0x40000000u /* top while a thief is inside */
+#define LFP_POOL_NONE	((lfp_pool *)(uintptr_t)1)
+
 struct lfp_tcache {
-	_Atomic uint32_t active; /* owner inside a fast-path operation */
-	_Atomic uint32_t len;	 /* objects in objs[] */
-	uint32_t cap;		 /* 0: caching disabled */
-	uint32_t batch;		 /* objects moved per refill/flush */
-	/* Owner-written counters (relaxed load + store: single writer). */
-	_Atomic uint64_t n_hit;	     /* acquires served here */
-	_Atomic uint64_t n_put;	     /* releases kept here */
-	_Atomic uint64_t n_miss;     /* acquires that left the cache */
-	_Atomic uint64_t n_slow_acq; /* ... and then succeeded */
-	_Atomic uint64_t n_slow_rel; /* releases that left the cache */
+	/* The owner's fast-path line (acq_key, rel_key, bottom, top, cap,
+	 * batch, n_hit, n_put), shared with lfpool_inline.h. The keys are
+	 * LFP_POOL_NONE when the pool has acquire (release) hooks, no cache,
+	 * or is gone. */
+	struct lfp__cache pub;
+
+	_Atomic uint64_t n_miss LFP_ALIGNED; /* acquires that left the cache */
+	_Atomic uint64_t n_slow_acq;	     /* ... and then succeeded */
+	_Atomic uint64_t n_slow_rel;	     /* releases that left the cache */
+	_Atomic uint64_t n_discard;	     /* lfp_discard */
 	struct lfp_pool *pool;
 	struct lfp_hprec *rec; /* NULL: use the depot's overflow record */
-	pthread_mutex_t lock;
-	uint64_t trim_seen;  /* trim: op count at the previous pass */
-	uint64_t idle_since; /* trim: when it was seen unchanged */
+	pthread_mutex_t lock;  /* owner's slow paths and thieves */
+	_Atomic uint32_t dead; /* the pool is destroyed: free me */
+	uint32_t claim_top;    /* a thief's: top before its claim */
+	bool linked;	       /* on the pool's list (under its list_lock) */
+	uint64_t trim_seen;    /* trim: op count at the previous pass */
+	uint64_t idle_since;   /* trim: when it was seen unchanged */
 	struct lfp_tcache *pool_prev, *pool_next; /* pool's list */
-	struct lfp_tcache *thr_prev, *thr_next;	  /* owner thread's list */
-	struct lfp_tls *owner;
-	void *objs[];
+	struct lfp_tcache *thr_next;		  /* owner thread's list */
+	void *objs[] __attribute__((aligned(LFP__CACHE_OBJS)));
 };
+_Static_assert(offsetof(struct lfp_tcache, pub) == 0, "ABI: cache view");
+_Static_assert(offsetof(struct lfp_tcache, objs) == LFP__CACHE_OBJS,
+	       "ABI: cache objs offset");
 
-/* Per-thread table: by_slot[pool->slot] is this thread's cache for it. */
-struct lfp_tls {
-	uint32_t cap;
-	struct lfp_tcache *list;
-	_Atomic(struct lfp_tcache *) by_slot[]; /* inline: one load less */
-};
+/* Field access for the shared view (GNU atomics, as lfpool_inline.h). */
+#define LFP_LD(x)     __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define LFP_ST(x, v)  __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define LFP_LDA(x)    __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+#define LFP_STR(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
 
-extern __thread struct lfp_tls *lfp_tls_self
-	__attribute__((tls_model("initial-exec")));
+static inline struct lfp_tcache *lfp_tcache_of(struct lfp__cache *v)
+{
+	return (struct lfp_tcache *)(void *)v;
+}
 
 /* The calling thread's cache for the pool, created on first use (NULL only
- * when memory runs out: callers then use the depot directly). */
-LFP_HIDDEN struct lfp_tcache *lfp_tcache_get_slow(struct lfp_pool *p);
-/* The calling thread's cache for the pool if it has one (never creates). */
-LFP_HIDDEN struct lfp_tcache *lfp_tcache_peek(struct lfp_pool *p);
-/* Move every thread's cached objects of the pool into the depot. */
+ * when memory runs out: callers then use the depot directly). Also makes
+ * it lfp__tls_cache, the one the inline fast paths look at. */
+LFP_HIDDEN struct lfp_tcache *lfp_tcache_get(struct lfp_pool *p);
+/* ... if it exists (never creates). */
+LFP_HIDDEN struct lfp_tcache *lfp_tcache_find(struct lfp_pool *p);
+
+/* Owner side, slow paths (take c->lock). */
+LFP_HIDDEN void *lfp_tcache_pop_slow(struct lfp_pool *p, struct lfp_tcache *c,
+				     bool refill);
+LFP_HIDDEN bool lfp_tcache_push_slow(struct lfp_pool *p, struct lfp_tcache *c,
+				     void *obj);
+LFP_HIDDEN void lfp_tcache_flush(struct lfp_pool *p, struct lfp_tcache *c);
+
+/* Thief side. Move cached objects of other threads into the depot; with
+ * idle_only, only caches whose owner did nothing since the previous such
+ * pass (trim). Returns the number moved. */
 LFP_HIDDEN uint64_t lfp_tcache_drain_all(struct lfp_pool *p, bool idle_only,
 					 uint64_t now);
-LFP_HIDDEN void lfp_tcache_flush(struct lfp_pool *p, struct lfp_tcache *c);
-LFP_HIDDEN int lfp_tcache_pool_attach(struct lfp_pool *p);
-LFP_HIDDEN void lfp_tcache_pool_detach(struct lfp_pool *p);
-LFP_HIDDEN void lfp_tcache_sum(struct lfp_pool *p, lfp_stats *st);
+/* Might any cache hold an object? (No fence, no lock but the list's.) */
+LFP_HIDDEN bool lfp_tcache_any_cached(struct lfp_pool *p);
 
-/* ---------------------------------------------------------------- wait */
+/* Pool attach/detach. */
+LFP_HIDDEN lfp_err lfp_tcache_pool_init(struct lfp_pool *p);
+LFP_HIDDEN void lfp_tcache_pool_fini(struct lfp_pool *p);
+/* Sum live caches' counters into st (with the pool's folded ones). */
+LFP_HIDDEN void lfp_tcache_sum(struct lfp_pool *p, lfp_stats *st,
+			       uint64_t *discards);
 
-LFP_HIDDEN void lfp_wait_init(void);
-/* Make every thread of the process either see our earlier stores or have
- * its earlier stores visible to us (membarrier, or a fence fallback). */
-LFP_HIDDEN void lfp_heavy_fence(void);
-/* False when membarrier is unavailable: pools then keep their caches
- * bypassed (pressure never drops to 0), trading speed for correctness. */
-LFP_HIDDEN bool lfp_heavy_fence_works(void);
-LFP_HIDDEN uint64_t lfp_now_ns(void);
-LFP_HIDDEN uint64_t lfp_coarse_ns(void);
-LFP_HIDDEN int lfp_futex_wait(_Atomic uint32_t *w, uint32_t val,
-			      uint64_t deadline_ns);
-LFP_HIDDEN void lfp_futex_wake(_Atomic uint32_t *w, int n);
+static inline void lfp_count(_Atomic uint64_t *c, uint64_t n)
+{
+	/* Single writer: a relaxed load + store is enough (no RMW needed). */
+	atomic_store_explicit(c,
+			      atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
 
-/* Sleeping acquirers, oldest first; each sleeps on its own futex word.
- * Objects made available kick waiters to look again (a running thread may
- * still get there first); once the oldest waiter has waited longer than
- * LFP_HANDOFF_NS, releases hand their object straight to it instead, so no
- * waiter starves (like Go's sync.Mutex starvation mode). */
-#define LFP_HANDOFF_NS 1000000u
-enum { LFP_W_WAITING, LFP_W_HANDED, LFP_W_KICKED, LFP_W_TIMEDOUT };
+static inline void lfp_add(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
 
-struct lfp_waiter {
-	struct lfp_waiter *next;
-	_Atomic uint32_t state;
-	void *obj;	/* LFP_W_HANDED: the object */
-	uint64_t since; /* when it first queued (kept when it queues again) */
-};
-
-struct lfp_waitq {
-	pthread_mutex_t lock;
-	struct lfp_waiter *head, *tail;
-	_Atomic uint32_t n; /* queued waiters */
-};
-
-LFP_HIDDEN int lfp_waitq_init(struct lfp_waitq *q);
-LFP_HIDDEN void lfp_waitq_fini(struct lfp_waitq *q);
-LFP_HIDDEN void lfp_waitq_push(struct lfp_waitq *q, struct lfp_waiter *w,
-			       bool front);
-LFP_HIDDEN bool lfp_waitq_handoff(struct lfp_waitq *q, void *obj, bool force);
-LFP_HIDDEN void lfp_waitq_kick(struct lfp_waitq *q, uint64_t n);
-LFP_HIDDEN uint32_t lfp_waitq_sleep(struct lfp_waitq *q, struct lfp_waiter *w,
-				    uint64_t deadline_ns);
-LFP_HIDDEN uint32_t lfp_waitq_leave(struct lfp_waitq *q, struct lfp_waiter *w);
-
-/* ---------------------------------------------------------------- pool */
+/* ================================================================ pool */
 
 struct lfp_pool {
-	/* Read-mostly configuration, touched by every fast path. */
+	/* The inline fast path's constants and the waiters count (pub.waiters:
+	 * waiting acquirers, plus LFP_WAITERS_CLEAN: "a drain completed after
+	 * the count last rose from 0", so releases since then saw the count
+	 * and left their object where waiters look, and a later waiter need
+	 * not drain again; cleared when the count drops to 0). */
+	struct lfp__pool_view pub;
+
+	/* Read-mostly configuration. */
 	struct lfp_slab slab;
-	int32_t slot; /* index into each thread's lfp_tls table */
 	uint32_t cache_size;
 	uint32_t batch;
 	uint32_t validate_on;
@@ -294,10 +469,6 @@ struct lfp_pool {
 	lfp_factory factory;
 	uint64_t min_idle;
 	uint64_t max_idle_ns;
-
-	/* Non-zero while some thread waits for or drains cached objects: fast
-	 * paths then step aside. Read by every fast path, written rarely. */
-	_Atomic uint32_t pressure LFP_ALIGNED;
 
 	/* Sleeping acquirers. */
 	struct lfp_waitq waitq LFP_ALIGNED;
@@ -310,86 +481,95 @@ struct lfp_pool {
 	_Atomic uint64_t creates, create_failures, destroys,
 		validation_failures;
 	_Atomic uint64_t evictions, waits, timeouts, empties, steals;
-	/* Counters of caches that are gone, and of cache-less operations. */
+	/* Counters of caches that are gone, and of cache-less operations
+	 * (under list_lock for folding, so sums never count one twice). */
 	_Atomic uint64_t acq_hit, acq_miss, acq_slow, rel_fast, rel_slow;
-	_Atomic uint64_t rejected_hits; /* cache hits that failed validation */
+	_Atomic uint64_t discards;
 
 	_Atomic uint64_t next_trim_ns;
 	pthread_mutex_t trim_lock;
 
-	/* Registry (guarded by the global registry lock). */
+	/* This pool's thread caches: readers walk (drains, stats), writers
+	 * link and unlink (thread attach and exit, destroy). */
+	pthread_rwlock_t list_lock;
 	struct lfp_tcache *caches;
+	_Atomic uint32_t exiting; /* thread exits flushing into this pool */
 };
 
-/*
- * pool->pressure: the number of threads draining or waiting, plus the
- * LFP_PRESSURE_CLEAN bit: "a full drain completed while the pressure was
- * raised, and it has stayed raised since", so no cache can have gained an
- * object and later arrivals skip their drain. The bit goes when the count
- * drops to 0.
- */
-#define LFP_PRESSURE_CLEAN 0x80000000u
+_Static_assert(offsetof(struct lfp_pool, pub) == 0, "ABI: pool view");
 
-/* Raise the pressure; true if the caches are known to be drained. */
-static inline bool lfp_pressure_enter(struct lfp_pool *p)
+#define LFP_WAITERS_CLEAN 0x80000000u
+
+/* Become a waiter; true if the caches are known to be drained. */
+static inline bool lfp_waiters_enter(struct lfp_pool *p)
 {
-	return atomic_fetch_add_explicit(&p->pressure, 1,
-					 memory_order_seq_cst) &
-	       LFP_PRESSURE_CLEAN;
+	/* seq_cst RMW, then (unless clean) the heavy fence and a drain:
+	 * every fast release either sees us or has its object seen. */
+	return __atomic_fetch_add(&p->pub.waiters, 1, __ATOMIC_SEQ_CST) &
+	       LFP_WAITERS_CLEAN;
 }
 
-static inline void lfp_pressure_mark_clean(struct lfp_pool *p)
+static inline void lfp_waiters_mark_clean(struct lfp_pool *p)
 {
-	atomic_fetch_or_explicit(&p->pressure, LFP_PRESSURE_CLEAN,
-				 memory_order_seq_cst);
+	__atomic_fetch_or(&p->pub.waiters, LFP_WAITERS_CLEAN, __ATOMIC_SEQ_CST);
 }
 
-static inline void lfp_pressure_leave(struct lfp_pool *p)
+static inline void lfp_waiters_leave(struct lfp_pool *p)
 {
-	uint32_t old = atomic_load_explicit(&p->pressure, memory_order_relaxed);
-	uint32_t new;
+	uint32_t old = LFP_LD(p->pub.waiters), new;
 	do
-		new = (old & ~LFP_PRESSURE_CLEAN) == 1 ? 0 : old - 1;
-	/* Release: a drain's writes are visible to owners that read 0. */
-	while (!atomic_compare_exchange_weak_explicit(&p->pressure, &old, new,
-						      memory_order_release,
-						      memory_order_relaxed));
+		new = (old & ~LFP_WAITERS_CLEAN) == 1 ? 0 : old - 1;
+	while (!__atomic_compare_exchange_n(&p->pub.waiters, &old, new, true,
+					    __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED));
 }
 
-/* Lifecycle helpers (pool.c). */
+/* Does anybody wait? (Relaxed: a hint, except after a push and the light
+ * fence, where it is the owner's half of Dekker pair 2.) */
+static inline bool lfp_pool_waiters(struct lfp_pool *p)
+{
+	return LFP_LD(p->pub.waiters) != 0;
+}
+
+/* ================================================================ object */
+
+/* A new object in a vacant slot: *obj acquired and counted live.
+ * LFP_EMPTY when all slots are live, LFP_ECREATE when create() failed. */
 LFP_HIDDEN lfp_err lfp_object_create(struct lfp_pool *p, void **obj);
+/* Destroy an object the caller owns (acquired, or taken from the pool). */
 LFP_HIDDEN void lfp_object_destroy(struct lfp_pool *p, void *obj);
-LFP_HIDDEN void lfp_notify(struct lfp_pool *p, uint64_t n);
+/* The one way objects enter the depot outside a cache: in magazine-sized
+ * chunks, destroying what finds no magazine, waking sleepers once. */
+LFP_HIDDEN void lfp_object_park(struct lfp_pool *p, struct lfp_hprec *rec,
+				void *const *objs, size_t n, uint64_t stamp);
+/* n objects or slots became available: kick a sleeper if any. */
+LFP_HIDDEN void lfp_notify(struct lfp_pool *p);
+/* Check that obj is an acquired object of p; LFP_OK (and *gen) or why
+ * not. An odd generation means acquired, hence live; even: idle (a double
+ * release) or vacant. */
+static inline lfp_err lfp_object_check(const struct lfp_pool *p,
+				       const void *obj, uint64_t *gen)
+{
+	if (LFP_LIKELY(
+		    lfp__check_acquired(&p->pub, (void *)(uintptr_t)obj, gen)))
+		return LFP_OK;
+	uint64_t idx;
+	if (!lfp_slab_slot_of(&p->slab, obj, &idx))
+		return LFP_EFOREIGN;
+	return lfp_slab_find(&p->slab, obj, &idx) ? LFP_EDOUBLE : LFP_EFOREIGN;
+}
+
+/* ================================================================ access */
+
+/* An idle object (generation bumped) that the cache could not keep, or
+ * that waiters want: the cache's slow push, a starving waiter, or the
+ * depot. */
+LFP_HIDDEN void lfp_release_idle(struct lfp_pool *p, struct lfp_tcache *c,
+				 void *obj);
+
+/* ================================================================ trim */
+
+/* Run a trim pass if one is due (called after slow paths). */
 LFP_HIDDEN void lfp_maybe_trim(struct lfp_pool *p);
-
-/* Global registry lock: pools' cache lists, threads' cache lists. */
-extern pthread_mutex_t lfp_registry_lock;
-
-/* A full memory fence. ThreadSanitizer does not model fences (and gcc
- * warns about them); there it is a seq_cst RMW on a thread-local word, a
- * full barrier on x86 that creates no cross-thread edge TSan could take for
- * synchronization. */
-static inline void lfp_full_fence(void)
-{
-#ifdef LFP_TSAN
-	static __thread _Atomic int word;
-	atomic_fetch_add_explicit(&word, 0, memory_order_seq_cst);
-#else
-	atomic_thread_fence(memory_order_seq_cst);
-#endif
-}
-
-static inline void lfp_count(_Atomic uint64_t *c)
-{
-	/* Single writer: a relaxed load + store is enough (no RMW needed). */
-	atomic_store_explicit(c,
-			      atomic_load_explicit(c, memory_order_relaxed) + 1,
-			      memory_order_relaxed);
-}
-
-static inline void lfp_add(_Atomic uint64_t *c, uint64_t n)
-{
-	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
-}
 
 #endif /* LFPOOL_INTERNAL_H */

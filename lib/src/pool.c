@@ -1,6 +1,6 @@
 /*
- * pool.c — pool lifecycle (create, destroy) and the object lifecycle
- * (create/destroy through the factory, capacity accounting, wake-ups).
+ * pool.c — pool lifecycle: configuration checks, lfp_create, lfp_destroy.
+ * The object lifecycle is in object.c.
  */
 #include "lfpool_internal.h"
 
@@ -23,10 +23,36 @@ static uint32_t default_cache_size(uint64_t capacity)
 	return c < 2 ? 0 : (uint32_t)c;
 }
 
+/* The size of lfp_config in 0.1, the smallest accepted. */
+#define LFP_CONFIG_SIZE_0_1                                                    \
+	(offsetof(lfp_config, factory) + sizeof(lfp_factory))
+
+/*
+ * Copy the caller's config into a full one: a smaller struct_size (a
+ * caller built against an older header) leaves the newer fields at their
+ * defaults; a larger one (a newer header) is accepted only if every byte
+ * we do not know is zero.
+ */
+static lfp_err import_config(const lfp_config *in, lfp_config *cfg)
+{
+	size_t n = in->struct_size;
+	if (n < LFP_CONFIG_SIZE_0_1)
+		return LFP_EINVAL;
+	if (n > sizeof(lfp_config)) {
+		const unsigned char *extra = (const unsigned char *)in;
+		for (size_t i = sizeof(lfp_config); i < n; i++)
+			if (extra[i])
+				return LFP_EINVAL;
+		n = sizeof(lfp_config);
+	}
+	memset(cfg, 0, sizeof(*cfg));
+	memcpy(cfg, in, n);
+	cfg->struct_size = sizeof(lfp_config);
+	return LFP_OK;
+}
+
 static lfp_err check_config(const lfp_config *cfg)
 {
-	if (cfg->struct_size < sizeof(lfp_config))
-		return LFP_EINVAL;
 	if (cfg->object_size == 0 || cfg->object_size > LFP_OBJECT_SIZE_MAX)
 		return LFP_EINVAL;
 	size_t a = cfg->object_align;
@@ -45,28 +71,16 @@ static lfp_err check_config(const lfp_config *cfg)
 	return LFP_OK;
 }
 
-lfp_err lfp_create(const lfp_config *cfg, lfp_pool **out)
+/* Derived settings: cache, batch, hook flags, trim schedule. */
+static void configure(struct lfp_pool *p, const lfp_config *cfg)
 {
-	if (!cfg || !out)
-		return LFP_EINVAL;
-	*out = NULL;
-	lfp_err err = check_config(cfg);
-	if (err)
-		return err;
-	lfp_wait_init();
-
-	struct lfp_pool *p = aligned_alloc(LFP_CACHELINE, sizeof(*p));
-	if (!p)
-		return LFP_ENOMEM;
-	memset(p, 0, sizeof(*p));
-	err = lfp_slab_init(&p->slab, cfg->object_size,
-			    cfg->object_align ? cfg->object_align : 16,
-			    cfg->capacity);
-	if (err)
-		goto fail_pool;
 	p->cache_size = cfg->cache_size == LFP_CACHE_DEFAULT
 				? default_cache_size(cfg->capacity)
 				: cfg->cache_size;
+	/* Without the asymmetric fence the fast path is not safe: no caches.
+	 */
+	if (!lfp_heavy_fence_works())
+		p->cache_size = 0;
 	p->batch = p->cache_size ? (p->cache_size + 1) / 2 : 1;
 	p->validate_on = cfg->validate_on;
 	p->hooks_acquire = (cfg->validate_on & LFP_VALIDATE_ON_ACQUIRE) &&
@@ -82,47 +96,72 @@ lfp_err lfp_create(const lfp_config *cfg, lfp_pool **out)
 		    p->max_idle_ns && p->max_idle_ns < UINT64_MAX - now
 			    ? now + p->max_idle_ns
 			    : UINT64_MAX);
-	if (pthread_mutex_init(&p->trim_lock, NULL) != 0) {
-		err = LFP_ENOMEM;
+}
+
+/* The min_idle objects, created now and parked in the depot. */
+static lfp_err prefill(struct lfp_pool *p)
+{
+	void *batch[LFP_MAG_MAX];
+	uint64_t left = p->min_idle;
+	while (left > 0) {
+		uint32_t n = 0;
+		lfp_err err = LFP_OK;
+		while (n < p->depot.mag_size && n < left &&
+		       (err = lfp_object_create(p, &batch[n])) == LFP_OK) {
+			lfp_gen_to_idle(batch[n], lfp_gen_load(batch[n]));
+			n++;
+		}
+		lfp_object_park(p, NULL, batch, n, lfp_coarse_ns());
+		if (err)
+			return err;
+		left -= n;
+	}
+	return LFP_OK;
+}
+
+lfp_err lfp_create(const lfp_config *in, lfp_pool **out)
+{
+	if (!in || !out)
+		return LFP_EINVAL;
+	*out = NULL;
+	lfp_config cfg;
+	lfp_err err = import_config(in, &cfg);
+	if (!err)
+		err = check_config(&cfg);
+	if (err)
+		return err;
+	lfp_wait_init();
+
+	struct lfp_pool *p = aligned_alloc(LFP_CACHELINE, sizeof(*p));
+	if (!p)
+		return LFP_ENOMEM;
+	memset(p, 0, sizeof(*p));
+	configure(p, &cfg);
+	err = lfp_slab_init(&p->slab, cfg.object_size,
+			    cfg.object_align ? cfg.object_align : 16,
+			    cfg.capacity);
+	if (err)
+		goto fail_pool;
+	/* The inline fast path's copy of the slot arithmetic. */
+	p->pub.obj_base = (uintptr_t)p->slab.obj_base;
+	p->pub.inv_odd = p->slab.inv_odd;
+	p->pub.capacity = p->slab.capacity;
+	p->pub.shift = p->slab.shift;
+	err = LFP_ENOMEM;
+	if (pthread_mutex_init(&p->trim_lock, NULL) != 0)
 		goto fail_slab;
-	}
-	if (lfp_waitq_init(&p->waitq) != 0) {
-		err = LFP_ENOMEM;
+	if (lfp_waitq_init(&p->waitq) != 0)
 		goto fail_trim;
-	}
 	err = lfp_depot_init(&p->depot, p->batch);
 	if (err)
 		goto fail_waitq;
-	if (lfp_tcache_pool_attach(p) != 0) {
-		err = LFP_ENOMEM;
+	err = lfp_tcache_pool_init(p);
+	if (err)
 		goto fail_depot;
-	}
-	/* No asymmetric fence: keep the caches bypassed for good. */
-	atomic_init(&p->pressure, lfp_heavy_fence_works() ? 0 : 1);
-	/* min_idle objects, created now and parked in the depot. */
-	for (uint64_t i = 0; i < p->min_idle; i++) {
-		void *obj;
-		err = lfp_object_create(p, &obj);
-		if (!err) {
-			/* Created objects come out acquired (odd generation).
-			 */
-			struct lfp_hdr *h = lfp_hdr_of(obj);
-			atomic_store_explicit(
-				&h->gen,
-				atomic_load_explicit(&h->gen,
-						     memory_order_relaxed) +
-					1,
-				memory_order_relaxed);
-			if (!lfp_depot_push(&p->depot, NULL, &obj, 1,
-					    lfp_coarse_ns())) {
-				lfp_object_destroy(p, obj);
-				err = LFP_ENOMEM;
-			}
-		}
-		if (err) {
-			lfp_destroy(p, NULL);
-			return err;
-		}
+	err = prefill(p);
+	if (err) {
+		lfp_destroy(p, NULL);
+		return err;
 	}
 	*out = p;
 	return LFP_OK;
@@ -140,93 +179,22 @@ fail_pool:
 	return err;
 }
 
-/*
- * Create an object in a vacant slot. On success *obj is acquired (odd
- * generation) and counted live. LFP_EMPTY when all slots are live.
- */
-lfp_err lfp_object_create(struct lfp_pool *p, void **obj)
-{
-	uint64_t idx;
-	if (!lfp_slab_take(&p->slab, &idx))
-		return LFP_EMPTY;
-	void *o = lfp_slab_obj(&p->slab, idx);
-	int rc = 0;
-	if (p->factory.create)
-		rc = p->factory.create(p->factory.ctx, o);
-	else
-		memset(o, 0, p->slab.object_size);
-	if (rc != 0) {
-		lfp_add(&p->create_failures, 1);
-		lfp_slab_give(&p->slab, idx);
-		lfp_notify(p, 1); /* the slot is free again */
-		return LFP_ECREATE;
-	}
-	struct lfp_hdr *h = lfp_hdr_of(o);
-	uint64_t g = atomic_load_explicit(&h->gen, memory_order_relaxed);
-	/* Vacant slots keep an even generation; acquired means odd. */
-	atomic_store_explicit(&h->gen, (g | 1) + (g & 1 ? 2 : 0),
-			      memory_order_relaxed);
-	atomic_store_explicit(&h->tag, (uint32_t)(idx + 1),
-			      memory_order_relaxed);
-	uint64_t live =
-		atomic_fetch_add_explicit(&p->live, 1, memory_order_relaxed) +
-		1;
-	uint64_t peak =
-		atomic_load_explicit(&p->peak_live, memory_order_relaxed);
-	while (peak < live &&
-	       !atomic_compare_exchange_weak_explicit(
-		       &p->peak_live, &peak, live, memory_order_relaxed,
-		       memory_order_relaxed))
-		;
-	lfp_add(&p->creates, 1);
-	*obj = o;
-	return LFP_OK;
-}
-
-/* Destroy an object the caller owns (acquired, or taken from the pool). */
-void lfp_object_destroy(struct lfp_pool *p, void *obj)
-{
-	if (p->factory.destroy)
-		p->factory.destroy(p->factory.ctx, obj);
-	struct lfp_hdr *h = lfp_hdr_of(obj);
-	uint32_t tag = atomic_load_explicit(&h->tag, memory_order_relaxed);
-	/* Leave the generation even (not acquired) and strictly larger. */
-	uint64_t g = atomic_load_explicit(&h->gen, memory_order_relaxed);
-	atomic_store_explicit(&h->gen, (g + 2) & ~(uint64_t)1,
-			      memory_order_relaxed);
-	atomic_store_explicit(&h->tag, 0, memory_order_relaxed);
-	lfp_slab_give(&p->slab, (uint64_t)tag - 1);
-	atomic_fetch_sub_explicit(&p->live, 1, memory_order_relaxed);
-	lfp_add(&p->destroys, 1);
-	lfp_notify(p, 1);
-}
-
-/* n objects or slots became available (outside a hand-off): let up to n
- * sleepers look again. The fence orders what made them available before
- * the read of the queue length (Dekker with lfp_waitq_push, after which the
- * waiter looks at the depot and the slab once more). */
-void lfp_notify(struct lfp_pool *p, uint64_t n)
-{
-	lfp_full_fence();
-	lfp_waitq_kick(&p->waitq, n);
-}
-
 lfp_err lfp_destroy(lfp_pool *p, lfp_stats *final)
 {
 	if (!p)
 		return LFP_EINVAL;
 	lfp_stats st;
 	lfp_get_stats(p, &st);
-	/* Free every thread's cache for this pool; the objects in them are
-	 * found again below, from the slab. */
-	lfp_tcache_pool_detach(p);
+	/* Orphan every thread's cache; the objects in them are found again
+	 * below, from the slab. */
+	lfp_tcache_pool_fini(p);
 	uint64_t busy = 0, used = lfp_slab_used(&p->slab);
 	for (uint64_t i = 0; i < used; i++) {
 		void *obj = lfp_slab_obj(&p->slab, i);
 		struct lfp_hdr *h = lfp_hdr_of(obj);
 		if (atomic_load_explicit(&h->tag, memory_order_relaxed) == 0)
 			continue;
-		if (atomic_load_explicit(&h->gen, memory_order_relaxed) & 1)
+		if (lfp_gen_is_acquired(lfp_gen_load(obj)))
 			busy++;
 		if (p->factory.destroy)
 			p->factory.destroy(p->factory.ctx, obj);

@@ -64,7 +64,6 @@ lfp_err lfp_slab_init(struct lfp_slab *s, size_t size, size_t align,
 	     i++) /* Newton: 3 -> 6 -> 12 -> 24 -> 48 -> 96 bits */
 		inv *= 2 - odd * inv;
 	s->inv_odd = inv;
-	s->span = capacity * s->slot_size;
 	atomic_init(&s->fresh, 0);
 	atomic_init(&s->vacant, 0);
 	return LFP_OK;

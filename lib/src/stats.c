@@ -1,7 +1,11 @@
 /*
  * stats.c — statistics. Per-thread counters live in each thread cache
  * (written only by their owner, so the fast path adds no shared write);
- * this sums them with the pool-wide slow-path counters.
+ * tcache.c sums them with the folded counters of exited threads under the
+ * pool's list lock, so a snapshot counts each operation once and counters
+ * never go back. Gauges are derived, not counted: in_use is what was
+ * acquired and not yet released or discarded, idle the rest of the live
+ * objects.
  */
 #include "lfpool_internal.h"
 
@@ -19,12 +23,8 @@ lfp_err lfp_get_stats(const lfp_pool *pc, lfp_stats *st)
 		return LFP_EINVAL;
 	struct lfp_pool *p = (struct lfp_pool *)(uintptr_t)pc;
 	memset(st, 0, sizeof(*st));
-	lfp_tcache_sum(p, st);
-	uint64_t rejected = ld(&p->rejected_hits);
-	st->cache_hits += ld(&p->acq_hit) - rejected;
-	st->cache_misses += ld(&p->acq_miss);
-	st->acquires += ld(&p->acq_hit) + ld(&p->acq_slow) - rejected;
-	st->releases += ld(&p->rel_fast) + ld(&p->rel_slow);
+	uint64_t discards;
+	lfp_tcache_sum(p, st, &discards);
 	st->creates = ld(&p->creates);
 	st->create_failures = ld(&p->create_failures);
 	st->destroys = ld(&p->destroys);
@@ -35,11 +35,11 @@ lfp_err lfp_get_stats(const lfp_pool *pc, lfp_stats *st)
 	st->empties = ld(&p->empties);
 	st->steals = ld(&p->steals);
 	st->live = ld(&p->live);
-	st->idle +=
-		atomic_load_explicit(&p->depot.n_objs, memory_order_relaxed);
-	if (st->idle > st->live)
-		st->idle = st->live; /* counters caught mid-move */
-	st->in_use = st->live - st->idle;
+	uint64_t gone = st->releases + discards;
+	st->in_use = st->acquires > gone ? st->acquires - gone : 0;
+	if (st->in_use > st->live)
+		st->in_use = st->live; /* counters caught mid-operation */
+	st->idle = st->live - st->in_use;
 	st->peak_live = ld(&p->peak_live);
 	st->capacity = p->slab.capacity;
 	return LFP_OK;

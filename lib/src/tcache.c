@@ -1,16 +1,31 @@
 /*
- * tcache.c — per-thread caches: creation, thread exit, draining.
+ * tcache.c — per-thread caches: lookup, the owner's slow paths (refill,
+ * flush), drains by other threads, thread exit.
  *
- * Each thread has one lfp_tls table (found through an initial-exec TLS
- * pointer) indexed by pool->slot; entry = that thread's lfp_tcache for the
- * pool. Caches are created on a thread's first operation on a pool (no
- * registration call needed) and are linked both into the pool's list and
- * into the thread's list, under the global registry lock, so that:
+ * Each thread keeps a list of its caches (one per pool it used) and a
+ * pointer to the one it used last (lfp__tls_cache, what the fast path
+ * reads). A cache is created on a thread's first operation on a pool and
+ * linked into the pool's list (under the pool's list_lock), so that
  *   - a thread that exits flushes each of its caches into its pool
  *     (pthread key destructor), and
- *   - a pool that is destroyed unhooks and frees the caches other threads
- *     still hold for it (clearing their table entries).
- * The fast path (access.c) never takes the lock.
+ *   - a waiter, try-acquire or trim can move objects out of caches of
+ *     threads that are not calling lfpool right now.
+ * A pool that is destroyed marks its caches dead; their owners free them
+ * (at exit, or when they next look a cache up). No lock is global.
+ *
+ * The cache is a work-stealing deque without the owner's fence:
+ *   owner (fast path, no lock):   pop:  bottom = b - n; LIGHT; read top
+ *                                 push: objs[b] = o; bottom = b + n (rel)
+ *   thief (under c->lock):        top = CLAIMED; HEAVY; read bottom (acq);
+ *                                 take objs[t .. bottom); top = new top
+ * Dekker pair 1 (pop vs steal): the owner stores bottom and loads top; the
+ * thief stores top and loads bottom; lfp_heavy_fence (membarrier) puts a
+ * full barrier on the owner's CPU before or after its load, so either the
+ * owner sees CLAIMED (and undoes its pop) or the thief sees the lowered
+ * bottom (and leaves the popped slot alone).
+ * Dekker pair 2 (push vs waiter): see access.c (release) and
+ * lfp_waiters_enter: the owner stores bottom and then loads pool->waiters.
+ * The owner's slow paths take c->lock, so they never overlap a thief.
  */
 #include "lfpool_internal.h"
 
@@ -18,307 +33,422 @@
 #include <stdlib.h>
 #include <string.h>
 
-pthread_mutex_t lfp_registry_lock = PTHREAD_MUTEX_INITIALIZER;
-__thread struct lfp_tls *lfp_tls_self
-	__attribute__((tls_model("initial-exec")));
+/* Matches no pool: the fast path of a thread without caches falls through. */
+static struct lfp__cache dummy_cache = {
+	.acq_key = LFP_POOL_NONE,
+	.rel_key = LFP_POOL_NONE,
+};
 
-static pthread_key_t tls_key;
-static pthread_once_t tls_key_once = PTHREAD_ONCE_INIT;
+__thread struct lfp__cache *lfp__tls_cache
+	__attribute__((tls_model("initial-exec"))) = &dummy_cache;
+static __thread struct lfp_tcache *tls_list;
+static __thread bool tls_registered;
 
-/* Pool slot ids (indexes into thread tables); guarded by the registry lock. */
-static uint8_t *slot_used;
-static uint32_t slot_cap;
+static pthread_key_t exit_key;
+static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 
 static void thread_exit(void *arg);
 
-static void tls_key_make(void)
+static void exit_key_make(void)
 {
-	pthread_key_create(&tls_key, thread_exit);
+	pthread_key_create(&exit_key, thread_exit);
 }
 
-int lfp_tcache_pool_attach(struct lfp_pool *p)
+/* ------------------------------------------------------------ lookup */
+
+static bool is_dead(struct lfp_tcache *c)
 {
-	pthread_once(&tls_key_once, tls_key_make);
-	pthread_mutex_lock(&lfp_registry_lock);
-	uint32_t i = 0;
-	while (i < slot_cap && slot_used[i])
-		i++;
-	if (i == slot_cap) {
-		uint32_t ncap = slot_cap ? slot_cap * 2 : 64;
-		uint8_t *n = realloc(slot_used, ncap);
-		if (!n) {
-			pthread_mutex_unlock(&lfp_registry_lock);
-			return -1;
+	/* Acquire: pairs with the release store in lfp_tcache_pool_fini. */
+	return atomic_load_explicit(&c->dead, memory_order_acquire);
+}
+
+struct lfp_tcache *lfp_tcache_find(struct lfp_pool *p)
+{
+	struct lfp_tcache *c = lfp_tcache_of(lfp__tls_cache);
+	if (lfp__tls_cache != &dummy_cache && c->pool == p && !is_dead(c))
+		return c;
+	/* Walk the thread's list, freeing caches of destroyed pools. */
+	for (struct lfp_tcache **pp = &tls_list; (c = *pp) != NULL;) {
+		if (is_dead(c)) {
+			*pp = c->thr_next;
+			if (lfp__tls_cache == &c->pub)
+				lfp__tls_cache = &dummy_cache;
+			pthread_mutex_destroy(&c->lock);
+			free(c);
+			continue;
 		}
-		memset(n + slot_cap, 0, ncap - slot_cap);
-		slot_used = n;
-		slot_cap = ncap;
+		if (c->pool == p) {
+			lfp__tls_cache = &c->pub;
+			return c;
+		}
+		pp = &c->thr_next;
 	}
-	slot_used[i] = 1;
-	p->slot = (int32_t)i;
-	p->caches = NULL;
-	pthread_mutex_unlock(&lfp_registry_lock);
-	return 0;
+	return NULL;
 }
 
-static void unlink_from_thread(struct lfp_tcache *c)
+struct lfp_tcache *lfp_tcache_get(struct lfp_pool *p)
 {
-	struct lfp_tls *t = c->owner;
-	if (c->thr_prev)
-		c->thr_prev->thr_next = c->thr_next;
-	else
-		t->list = c->thr_next;
-	if (c->thr_next)
-		c->thr_next->thr_prev = c->thr_prev;
-	/* Relaxed: the owner reads only its own entries for live pools; this
-	 * pool is being destroyed or the owner itself is exiting. */
-	atomic_store_explicit(&t->by_slot[c->pool->slot], NULL,
-			      memory_order_relaxed);
+	struct lfp_tcache *c = lfp_tcache_find(p);
+	if (c)
+		return c;
+	/* objs[] sits at LFP__CACHE_OBJS: the struct is aligned to that. */
+	size_t align = _Alignof(struct lfp_tcache);
+	size_t size = sizeof(*c) + p->cache_size * sizeof(void *);
+	size = (size + align - 1) & ~(align - 1);
+	c = aligned_alloc(align, size);
+	if (!c)
+		return NULL;
+	memset(c, 0, size);
+	if (!tls_registered) {
+		pthread_once(&exit_key_once, exit_key_make);
+		if (pthread_setspecific(exit_key, c) != 0) {
+			free(c);
+			return NULL;
+		}
+		tls_registered = true;
+	}
+	c->pub.cap = p->cache_size;
+	c->pub.batch = p->batch;
+	c->pool = p;
+	c->pub.acq_key = p->hooks_acquire || !p->cache_size ? LFP_POOL_NONE : p;
+	c->pub.rel_key = p->hooks_release || !p->cache_size ? LFP_POOL_NONE : p;
+	c->rec = lfp_depot_rec_get(&p->depot);
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_rwlock_wrlock(&p->list_lock);
+	c->pool_next = p->caches;
+	if (p->caches)
+		p->caches->pool_prev = c;
+	p->caches = c;
+	c->linked = true;
+	pthread_rwlock_unlock(&p->list_lock);
+	c->thr_next = tls_list;
+	tls_list = c;
+	lfp__tls_cache = &c->pub;
+	return c;
 }
 
-static void unlink_from_pool(struct lfp_tcache *c)
+/* ------------------------------------------------------------ owner */
+
+/* Under c->lock (no thief inside): the cached objects are objs[t..b). */
+static uint32_t locked_len(struct lfp_tcache *c, uint32_t *t)
 {
-	struct lfp_pool *p = c->pool;
-	if (c->pool_prev)
-		c->pool_prev->pool_next = c->pool_next;
-	else
-		p->caches = c->pool_next;
-	if (c->pool_next)
-		c->pool_next->pool_prev = c->pool_prev;
+	*t = LFP_LD(c->pub.top);
+	LFP_ASSERT(*t != LFP_TOP_CLAIMED);
+	uint32_t b = LFP_LD(c->pub.bottom);
+	LFP_ASSERT(b >= *t && b <= c->pub.cap);
+	return b - *t;
 }
 
-/* Fold a dying cache's counters into the pool's. */
+/* Under c->lock: move objs[t..t+n) to objs[0..n). */
+static void locked_rebase(struct lfp_tcache *c, uint32_t t, uint32_t n)
+{
+	if (t) {
+		memmove(c->objs, c->objs + t, n * sizeof(void *));
+		LFP_ST(c->pub.top, 0);
+	}
+	LFP_ST(c->pub.bottom, n);
+}
+
+void *lfp_tcache_pop_slow(struct lfp_pool *p, struct lfp_tcache *c, bool refill)
+{
+	void *obj = NULL;
+	pthread_mutex_lock(&c->lock);
+	uint32_t t, n = locked_len(c, &t);
+	if (n) {
+		obj = c->objs[t + n - 1];
+		locked_rebase(c, t, n - 1);
+	} else if (refill && c->pub.cap) {
+		locked_rebase(c, t, 0);
+		n = lfp_depot_pop(&p->depot, c->rec, c->objs, NULL);
+		if (n) {
+			obj = c->objs[n - 1];
+			LFP_STR(c->pub.bottom, n - 1);
+			lfp_transit_end(&p->depot); /* landed here */
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return obj;
+}
+
+bool lfp_tcache_push_slow(struct lfp_pool *p, struct lfp_tcache *c, void *obj)
+{
+	if (!c->pub.cap)
+		return false;
+	pthread_mutex_lock(&c->lock);
+	uint32_t t, n = locked_len(c, &t);
+	locked_rebase(c, t, n);
+	if (n >= c->pub.cap) {
+		/* Full: flush the oldest batch as one magazine. */
+		uint32_t b = c->pub.batch;
+		if (lfp_depot_push(&p->depot, c->rec, c->objs, b,
+				   lfp_coarse_ns())) {
+			memmove(c->objs, c->objs + b, (n - b) * sizeof(void *));
+			n -= b;
+		}
+	}
+	bool kept = n < c->pub.cap;
+	if (kept)
+		c->objs[n++] = obj;
+	LFP_STR(c->pub.bottom, n);
+	pthread_mutex_unlock(&c->lock);
+	return kept;
+}
+
+/* Empty the cache (owner, or its exiting thread) into the depot. */
+static void owner_flush(struct lfp_pool *p, struct lfp_tcache *c)
+{
+	pthread_mutex_lock(&c->lock);
+	uint32_t t, n = locked_len(c, &t);
+	if (n == 0) {
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	/* The objects leave the cache before they reach the depot. */
+	lfp_transit_begin(&p->depot);
+	LFP_ST(c->pub.top, 0);
+	LFP_ST(c->pub.bottom, 0);
+	pthread_mutex_unlock(&c->lock);
+	/* objs[t..t+n) stay put: only the owner (us) writes objs[], and a
+	 * thief finds the cache empty. Parking may run destroy() and wake
+	 * sleepers, so it runs unlocked. */
+	lfp_object_park(p, c->rec, c->objs + t, n, lfp_coarse_ns());
+	lfp_transit_end(&p->depot);
+}
+
+void lfp_tcache_flush(struct lfp_pool *p, struct lfp_tcache *c)
+{
+	owner_flush(p, c);
+}
+
+/* ------------------------------------------------------------ thieves */
+
+static uint64_t ops_of(struct lfp_tcache *c)
+{
+	return LFP_LD(c->pub.n_hit) + LFP_LD(c->pub.n_put) +
+	       atomic_load_explicit(&c->n_miss, memory_order_relaxed) +
+	       atomic_load_explicit(&c->n_slow_rel, memory_order_relaxed);
+}
+
+/* Could the cache hold objects? (Racy read: a hint, or, for an object that
+ * stays idle in it for a whole lfp_try_acquire, an answer.) */
+static bool maybe_cached(struct lfp_tcache *c)
+{
+	uint32_t t = LFP_LDA(c->pub.top);
+	uint32_t b = LFP_LDA(c->pub.bottom);
+	return (int32_t)(b - t) > 0 && t != LFP_TOP_CLAIMED;
+}
+
+bool lfp_tcache_any_cached(struct lfp_pool *p)
+{
+	bool any = false;
+	pthread_rwlock_rdlock(&p->list_lock);
+	for (struct lfp_tcache *c = p->caches; c && !any; c = c->pool_next)
+		any = maybe_cached(c);
+	pthread_rwlock_unlock(&p->list_lock);
+	return any;
+}
+
+/* Under c->lock, after the heavy fence that followed our claim: move
+ * objs[t..bottom) into the depot; returns how many moved. */
+static uint32_t steal(struct lfp_pool *p, struct lfp_tcache *c, uint32_t t,
+		      struct lfp_hprec *rec, uint64_t stamp)
+{
+	/* Acquire: pairs with the owner's release store of bottom, so the
+	 * objects it pushed are visible. */
+	uint32_t b = LFP_LDA(c->pub.bottom);
+	uint32_t n = (int32_t)(b - t) > 0 ? b - t : 0, moved = 0;
+	while (moved < n) {
+		uint32_t k = n - moved;
+		if (k > p->depot.mag_size)
+			k = p->depot.mag_size;
+		if (!lfp_depot_push(&p->depot, rec, c->objs + t + moved, k,
+				    stamp))
+			break; /* out of memory: the rest stays cached */
+		moved += k;
+	}
+	/* Release the claim: the owner may pop again above the new top. */
+	LFP_STR(c->pub.top, t + moved);
+	return moved;
+}
+
+/* Claim up to LFP_CLAIM_BATCH caches at a time (each one's mutex held), then
+ * one heavy fence for the batch. (ThreadSanitizer tracks at most 64 held
+ * locks per thread.) */
+#define LFP_CLAIM_BATCH 32
+
+uint64_t lfp_tcache_drain_all(struct lfp_pool *p, bool idle_only, uint64_t now)
+{
+	struct lfp_tcache *mine = lfp_tcache_find(p);
+	struct lfp_hprec *rec = mine ? mine->rec : NULL;
+	struct lfp_tcache *claimed[LFP_CLAIM_BATCH];
+	uint64_t moved = 0;
+	/* The read lock keeps the list still; each cache's lock keeps other
+	 * thieves and the owner's slow paths out. Claimed objects are out of
+	 * sight (top == CLAIMED) until they are in the depot: in transit. */
+	pthread_rwlock_rdlock(&p->list_lock);
+	lfp_transit_begin(&p->depot);
+	for (struct lfp_tcache *c = p->caches; c;) {
+		size_t n = 0;
+		for (; c && n < LFP_CLAIM_BATCH; c = c->pool_next) {
+			if (c == mine || !maybe_cached(c))
+				continue;
+			if (idle_only) {
+				uint64_t ops = ops_of(c);
+				if (ops != c->trim_seen) {
+					c->trim_seen = ops;
+					c->idle_since = now;
+					continue;
+				}
+			}
+			pthread_mutex_lock(&c->lock);
+			c->claim_top = LFP_LD(c->pub.top);
+			LFP_ST(c->pub.top, LFP_TOP_CLAIMED);
+			claimed[n++] = c;
+		}
+		if (n == 0)
+			break;
+		lfp_heavy_fence();
+		for (size_t i = 0; i < n; i++) {
+			struct lfp_tcache *v = claimed[i];
+			moved += steal(p, v, v->claim_top, rec,
+				       idle_only ? v->idle_since : now);
+			pthread_mutex_unlock(&v->lock);
+		}
+	}
+	lfp_transit_end(&p->depot);
+	pthread_rwlock_unlock(&p->list_lock);
+	if (moved) {
+		lfp_add(&p->steals, 1);
+		lfp_notify(p);
+	}
+	return moved;
+}
+
+/* ------------------------------------------------------------ counters */
+
 static void fold_counters(struct lfp_pool *p, struct lfp_tcache *c)
 {
-	lfp_add(&p->acq_hit,
-		atomic_load_explicit(&c->n_hit, memory_order_relaxed));
-	lfp_add(&p->rel_fast,
-		atomic_load_explicit(&c->n_put, memory_order_relaxed));
+	lfp_add(&p->acq_hit, LFP_LD(c->pub.n_hit));
+	lfp_add(&p->rel_fast, LFP_LD(c->pub.n_put));
 	lfp_add(&p->acq_miss,
 		atomic_load_explicit(&c->n_miss, memory_order_relaxed));
 	lfp_add(&p->acq_slow,
 		atomic_load_explicit(&c->n_slow_acq, memory_order_relaxed));
 	lfp_add(&p->rel_slow,
 		atomic_load_explicit(&c->n_slow_rel, memory_order_relaxed));
+	lfp_add(&p->discards,
+		atomic_load_explicit(&c->n_discard, memory_order_relaxed));
 }
 
-/* Pool destruction: free every thread's cache (objects are destroyed by
- * the caller from the slab, wherever they sit). */
-void lfp_tcache_pool_detach(struct lfp_pool *p)
+static uint64_t ld(_Atomic uint64_t *c)
 {
-	pthread_mutex_lock(&lfp_registry_lock);
-	for (struct lfp_tcache *c = p->caches, *n; c; c = n) {
-		n = c->pool_next;
-		unlink_from_thread(c);
-		pthread_mutex_destroy(&c->lock);
-		free(c);
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+/* Under the read lock, so that a cache folding its counters at thread exit
+ * (under the write lock) is counted exactly once: counters never go back. */
+void lfp_tcache_sum(struct lfp_pool *p, lfp_stats *st, uint64_t *discards)
+{
+	pthread_rwlock_rdlock(&p->list_lock);
+	uint64_t hit = ld(&p->acq_hit), sa = ld(&p->acq_slow);
+	uint64_t miss = ld(&p->acq_miss), put = ld(&p->rel_fast);
+	uint64_t sr = ld(&p->rel_slow), dis = ld(&p->discards);
+	for (struct lfp_tcache *c = p->caches; c; c = c->pool_next) {
+		hit += LFP_LD(c->pub.n_hit);
+		sa += ld(&c->n_slow_acq);
+		miss += ld(&c->n_miss);
+		put += LFP_LD(c->pub.n_put);
+		sr += ld(&c->n_slow_rel);
+		dis += ld(&c->n_discard);
 	}
+	pthread_rwlock_unlock(&p->list_lock);
+	st->cache_hits = hit;
+	st->cache_misses = miss;
+	st->acquires = hit + sa;
+	st->releases = put + sr;
+	*discards = dis;
+}
+
+/* ------------------------------------------------------------ pools */
+
+lfp_err lfp_tcache_pool_init(struct lfp_pool *p)
+{
+	pthread_rwlockattr_t a;
+	pthread_rwlockattr_init(&a);
+	/* Thread attach/exit must not starve behind a stream of drains. */
+	pthread_rwlockattr_setkind_np(
+		&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	int rc = pthread_rwlock_init(&p->list_lock, &a);
+	pthread_rwlockattr_destroy(&a);
 	p->caches = NULL;
-	slot_used[p->slot] = 0;
-	pthread_mutex_unlock(&lfp_registry_lock);
+	atomic_init(&p->exiting, 0);
+	return rc == 0 ? LFP_OK : LFP_ENOMEM;
 }
 
-static struct lfp_tls *tls_table(uint32_t need)
+/* Pool destruction: orphan every thread's cache (their owners free them);
+ * then wait for thread exits still flushing into this pool. */
+void lfp_tcache_pool_fini(struct lfp_pool *p)
 {
-	struct lfp_tls *t = lfp_tls_self;
-	if (t && need < t->cap)
-		return t;
-	/* Grow (or make) the table. Only this thread reads it without the
-	 * lock, and it is here; others write entries only under the lock we
-	 * hold, so moving it is safe. */
-	uint32_t ncap = slot_cap > need ? slot_cap : need + 1;
-	struct lfp_tls *n =
-		calloc(1, sizeof(*n) + ncap * sizeof(n->by_slot[0]));
-	if (!n)
-		return NULL;
-	n->cap = ncap;
-	if (t) {
-		n->list = t->list;
-		for (uint32_t i = 0; i < t->cap; i++)
-			atomic_init(&n->by_slot[i],
-				    atomic_load_explicit(&t->by_slot[i],
-							 memory_order_relaxed));
-		for (struct lfp_tcache *c = n->list; c; c = c->thr_next)
-			c->owner = n;
-		free(t);
-	}
-	lfp_tls_self = n;
-	pthread_setspecific(tls_key, n);
-	return n;
-}
-
-struct lfp_tcache *lfp_tcache_get_slow(struct lfp_pool *p)
-{
-	struct lfp_tcache *c = NULL;
-	pthread_mutex_lock(&lfp_registry_lock);
-	struct lfp_tls *t = tls_table((uint32_t)p->slot);
-	if (!t)
-		goto out;
-	c = atomic_load_explicit(&t->by_slot[p->slot], memory_order_relaxed);
-	if (c)
-		goto out;
-	c = calloc(1, sizeof(*c) + p->cache_size * sizeof(void *));
-	if (!c)
-		goto out;
-	c->cap = p->cache_size;
-	c->batch = p->batch;
-	c->pool = p;
-	c->owner = t;
-	c->rec = lfp_depot_rec_get(&p->depot);
-	pthread_mutex_init(&c->lock, NULL);
-	c->pool_next = p->caches;
-	if (p->caches)
-		p->caches->pool_prev = c;
-	p->caches = c;
-	c->thr_next = t->list;
-	if (t->list)
-		t->list->thr_prev = c;
-	t->list = c;
-	atomic_store_explicit(&t->by_slot[p->slot], c, memory_order_relaxed);
-out:
-	pthread_mutex_unlock(&lfp_registry_lock);
-	return c;
-}
-
-struct lfp_tcache *lfp_tcache_peek(struct lfp_pool *p)
-{
-	struct lfp_tls *t = lfp_tls_self;
-	if (!t || (uint32_t)p->slot >= t->cap)
-		return NULL;
-	return atomic_load_explicit(&t->by_slot[p->slot], memory_order_relaxed);
-}
-
-/* Wait until the owner is outside its fast path. Called with pressure
- * raised and the heavy fence done, so the owner's next fast path will see
- * the pressure and step aside; the current one ends within a few
- * instructions (or as soon as its thread is scheduled again). */
-static void wait_inactive(struct lfp_tcache *c)
-{
-	/* Acquire: pairs with the owner's release store of active = 0, so its
-	 * last writes to objs[]/len are visible. */
-	while (atomic_load_explicit(&c->active, memory_order_acquire))
-		sched_yield();
-}
-
-/* Move a cache's objects into the depot; c->lock held, owner inactive. */
-static uint64_t move_to_depot(struct lfp_pool *p, struct lfp_tcache *c,
-			      struct lfp_hprec *rec, uint64_t stamp)
-{
-	uint32_t len = atomic_load_explicit(&c->len, memory_order_relaxed);
-	uint32_t moved = 0;
-	while (moved < len) {
-		uint32_t n = len - moved;
-		if (n > p->depot.mag_size)
-			n = p->depot.mag_size;
-		if (!lfp_depot_push(&p->depot, rec, &c->objs[len - moved - n],
-				    n, stamp))
-			break; /* out of memory: the rest stays cached */
-		moved += n;
-	}
-	atomic_store_explicit(&c->len, len - moved, memory_order_relaxed);
-	return moved;
-}
-
-/* The owner returns its cached objects (lfp_thread_flush, thread exit). */
-void lfp_tcache_flush(struct lfp_pool *p, struct lfp_tcache *c)
-{
-	pthread_mutex_lock(&c->lock);
-	uint64_t moved = move_to_depot(p, c, c->rec, lfp_coarse_ns());
-	pthread_mutex_unlock(&c->lock);
-	if (moved)
-		lfp_notify(p, moved);
-}
-
-/*
- * Drain other threads' caches into the depot. The caller has raised
- * p->pressure and called lfp_heavy_fence(). With idle_only, only caches
- * whose owner did nothing since the previous such pass are drained (trim).
- * Returns the number of objects moved.
- */
-uint64_t lfp_tcache_drain_all(struct lfp_pool *p, bool idle_only, uint64_t now)
-{
-	uint64_t moved = 0;
-	struct lfp_tcache *mine = lfp_tcache_peek(p);
-	struct lfp_hprec *rec = mine ? mine->rec : NULL;
-	pthread_mutex_lock(&lfp_registry_lock);
+	pthread_rwlock_wrlock(&p->list_lock);
 	for (struct lfp_tcache *c = p->caches; c; c = c->pool_next) {
 		pthread_mutex_lock(&c->lock);
-		wait_inactive(c);
-		uint64_t ops =
-			atomic_load_explicit(&c->n_hit, memory_order_relaxed) +
-			atomic_load_explicit(&c->n_put, memory_order_relaxed) +
-			atomic_load_explicit(&c->n_miss, memory_order_relaxed) +
-			atomic_load_explicit(&c->n_slow_rel,
-					     memory_order_relaxed);
-		uint64_t stamp = now;
-		bool take = true;
-		if (idle_only) {
-			take = ops == c->trim_seen;
-			if (!take) {
-				c->trim_seen = ops;
-				c->idle_since = now;
-			}
-			stamp = c->idle_since;
-		}
-		if (take)
-			moved += move_to_depot(p, c, rec, stamp);
+		LFP_ST(c->pub.acq_key, LFP_POOL_NONE);
+		LFP_ST(c->pub.rel_key, LFP_POOL_NONE);
+		c->linked = false;
+		/* Release: the owner frees c only after seeing this. */
+		atomic_store_explicit(&c->dead, 1, memory_order_release);
 		pthread_mutex_unlock(&c->lock);
 	}
-	pthread_mutex_unlock(&lfp_registry_lock);
-	if (moved)
-		lfp_add(&p->steals, 1);
-	return moved;
+	p->caches = NULL;
+	pthread_rwlock_unlock(&p->list_lock);
+	/* Acquire: an exiting thread's flush into the depot is complete. */
+	while (atomic_load_explicit(&p->exiting, memory_order_acquire))
+		sched_yield();
+	pthread_rwlock_destroy(&p->list_lock);
 }
 
-/* Counters of live caches, and the objects they hold. */
-void lfp_tcache_sum(struct lfp_pool *p, lfp_stats *st)
-{
-	pthread_mutex_lock(&lfp_registry_lock);
-	for (struct lfp_tcache *c = p->caches; c; c = c->pool_next) {
-		uint64_t hit =
-			atomic_load_explicit(&c->n_hit, memory_order_relaxed);
-		uint64_t sa = atomic_load_explicit(&c->n_slow_acq,
-						   memory_order_relaxed);
-		st->cache_hits += hit;
-		st->cache_misses +=
-			atomic_load_explicit(&c->n_miss, memory_order_relaxed);
-		st->acquires += hit + sa;
-		st->releases +=
-			atomic_load_explicit(&c->n_put, memory_order_relaxed) +
-			atomic_load_explicit(&c->n_slow_rel,
-					     memory_order_relaxed);
-		st->idle += atomic_load_explicit(&c->len, memory_order_relaxed);
-	}
-	pthread_mutex_unlock(&lfp_registry_lock);
-}
+/* ------------------------------------------------------------ exit */
 
 /* pthread key destructor: the thread is exiting. */
 static void thread_exit(void *arg)
 {
-	struct lfp_tls *t = arg;
-	pthread_mutex_lock(&lfp_registry_lock);
-	for (struct lfp_tcache *c = t->list, *n; c; c = n) {
-		n = c->thr_next;
-		struct lfp_pool *p = c->pool;
+	(void)arg;
+	lfp__tls_cache = &dummy_cache;
+	for (struct lfp_tcache *c = tls_list, *next; c; c = next) {
+		next = c->thr_next;
 		pthread_mutex_lock(&c->lock);
-		uint64_t moved = move_to_depot(p, c, c->rec, lfp_coarse_ns());
+		if (is_dead(c)) {
+			pthread_mutex_unlock(&c->lock);
+			pthread_mutex_destroy(&c->lock);
+			free(c);
+			continue;
+		}
+		/* Alive, and lfp_destroy cannot finish before we are done:
+		 * it waits for `exiting` after marking c dead (under c->lock,
+		 * which we hold now). */
+		struct lfp_pool *p = c->pool;
+		atomic_fetch_add_explicit(&p->exiting, 1, memory_order_relaxed);
 		pthread_mutex_unlock(&c->lock);
-		/* Objects that found no magazine (no memory) are destroyed
-		 * rather than lost. */
-		uint32_t left =
-			atomic_load_explicit(&c->len, memory_order_relaxed);
-		for (uint32_t i = 0; i < left; i++)
-			lfp_object_destroy(p, c->objs[i]);
-		if (moved)
-			lfp_notify(p, moved);
+		owner_flush(p, c);
+		pthread_rwlock_wrlock(&p->list_lock);
+		if (c->linked) {
+			fold_counters(p, c);
+			if (c->pool_prev)
+				c->pool_prev->pool_next = c->pool_next;
+			else
+				p->caches = c->pool_next;
+			if (c->pool_next)
+				c->pool_next->pool_prev = c->pool_prev;
+			c->linked = false;
+		}
+		pthread_rwlock_unlock(&p->list_lock);
 		if (c->rec)
 			lfp_depot_rec_put(&p->depot, c->rec);
-		fold_counters(p, c);
-		unlink_from_pool(c);
+		/* Release: our flush happens-before lfp_destroy's frees. */
+		atomic_fetch_sub_explicit(&p->exiting, 1, memory_order_release);
 		pthread_mutex_destroy(&c->lock);
 		free(c);
 	}
-	free(t);
-	lfp_tls_self = NULL;
-	pthread_mutex_unlock(&lfp_registry_lock);
+	tls_list = NULL;
+	tls_registered = false;
 }

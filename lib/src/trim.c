@@ -6,9 +6,10 @@
  * pass into the depot (stamped with when the cache was last seen active),
  * then takes every magazine out of the depot, destroys objects idle for at
  * least max_ns (oldest first, never below min_idle live objects) and puts
- * the others back. Concurrent acquirers may briefly find the depot empty
- * while a pass runs; they then create (capacity permitting) or wait, and
- * are woken when the objects come back.
+ * the others back. The pass's magazines count as in transit meanwhile, so
+ * a concurrent lfp_try_acquire looks again rather than report LFP_EMPTY;
+ * blocking acquirers create (capacity permitting) or wait, and are woken
+ * when the objects come back.
  */
 #include "lfpool_internal.h"
 
@@ -46,7 +47,8 @@ static uint64_t idle_for(uint64_t stamp, uint64_t now)
 	return now > stamp ? now - stamp : 0;
 }
 
-/* Put kept objects back, oldest first so the youngest end up on top. */
+/* Put kept objects back, oldest first so the youngest end up on top;
+ * each magazine carries its youngest member's stamp. */
 static void put_back(struct lfp_pool *p, struct lfp_hprec *rec, void **objs,
 		     uint64_t *stamps, size_t n)
 {
@@ -54,14 +56,10 @@ static void put_back(struct lfp_pool *p, struct lfp_hprec *rec, void **objs,
 	size_t i = n;
 	while (i > 0) {
 		size_t k = i < m ? i : m;
-		/* objs[i-k .. i) — youngest member's stamp for the magazine. */
-		uint64_t stamp = stamps[i - k];
 		void *batch[LFP_MAG_MAX];
 		for (size_t j = 0; j < k; j++)
 			batch[j] = objs[i - 1 - j];
-		if (!lfp_depot_push(&p->depot, rec, batch, (uint32_t)k, stamp))
-			for (size_t j = 0; j < k; j++)
-				lfp_object_destroy(p, batch[j]);
+		lfp_object_park(p, rec, batch, k, stamps[i - k]);
 		i -= k;
 	}
 }
@@ -76,21 +74,20 @@ lfp_err lfp_trim(lfp_pool *p, uint64_t max_ns, uint64_t *evicted)
 		return LFP_OK; /* another pass is running */
 	uint64_t now = lfp_coarse_ns();
 
-	/* 1. Caches of idle threads -> depot (same protocol as a drain). */
-	lfp_pressure_enter(p); /* (only idle caches drained: not clean) */
-	lfp_heavy_fence();
+	/* 1. Caches of idle threads -> depot (the drain protocol). */
 	lfp_tcache_drain_all(p, true, now);
-	lfp_pressure_leave(p);
 
-	/* 2. Everything out of the depot (newest first). */
-	struct lfp_tcache *mine = lfp_tcache_peek(p);
+	/* 2. Everything out of the depot (newest first); each magazine stays
+	 * in transit until its objects are back or destroyed. */
+	struct lfp_tcache *mine = lfp_tcache_find(p);
 	struct lfp_hprec *rec = mine ? mine->rec : NULL;
 	struct trim_buf b = {0};
 	void *mag[LFP_MAG_MAX];
-	uint64_t stamp;
+	uint64_t stamp, popped = 0;
 	uint32_t n;
 	while (buf_reserve(&b, p->depot.mag_size) &&
 	       (n = lfp_depot_pop(&p->depot, rec, mag, &stamp)) > 0) {
+		popped++;
 		for (uint32_t i = 0; i < n; i++) {
 			b.objs[b.n] = mag[i];
 			b.stamps[b.n++] = stamp;
@@ -107,10 +104,10 @@ lfp_err lfp_trim(lfp_pool *p, uint64_t max_ns, uint64_t *evicted)
 		gone++;
 	}
 	put_back(p, rec, b.objs, b.stamps, keep);
-	if (keep)
-		lfp_notify(p, keep);
 	for (size_t i = keep; i < b.n; i++)
 		lfp_object_destroy(p, b.objs[i]);
+	while (popped--)
+		lfp_transit_end(&p->depot);
 	lfp_add(&p->evictions, gone);
 	free(b.objs);
 	free(b.stamps);
@@ -120,7 +117,8 @@ lfp_err lfp_trim(lfp_pool *p, uint64_t max_ns, uint64_t *evicted)
 	return LFP_OK;
 }
 
-/* Run a trim pass from a slow path when one is due. */
+/* Run a trim pass when one is due: after a slow path's miss, never
+ * before its refill. */
 void lfp_maybe_trim(struct lfp_pool *p)
 {
 	if (LFP_LIKELY(p->max_idle_ns == 0))

@@ -1,26 +1,27 @@
 /*
- * wait.c — sleeping and the asymmetric fence.
+ * wait.c — sleeping, the asymmetric fence, clocks.
  *
  * Sleeping: a queue of waiters, oldest first, each on a futex word of its
- * own. Objects or slots made available kick waiters to look again; once
- * the oldest has waited LFP_HANDOFF_NS, releases hand objects straight to
- * it. Only slow paths touch the queue, and only while pool->pressure says
- * someone waits.
+ * own. Objects or slots made available kick the oldest waiter to look again
+ * (one kick in flight at a time); once the oldest has waited
+ * LFP_HANDOFF_NS, releases hand objects straight to it. Futex wakes happen
+ * after the queue lock is dropped.
  *
  * The asymmetric fence: a thread cache is used by its owner with plain
- * loads and stores (the fast path has no atomic read-modify-write and no
- * fence). A thread that must take objects out of another thread's cache
- * (the pool is exhausted) raises pool->pressure and then calls
+ * loads and stores (no atomic read-modify-write, no fence). A thread that
+ * must take objects out of another thread's cache, or that starts waiting,
+ * stores first (claims the cache's top, raises pool->waiters) and then calls
  * lfp_heavy_fence(): membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) runs a
  * full memory barrier on every CPU currently running a thread of this
- * process. Afterwards, every owner either already sees the raised pressure
- * or had its `active` flag (stored before it loaded pressure) made visible.
- * This is the classic Dekker pattern with the expensive fence moved to the
- * rare side. Without membarrier, owners execute a real fence on every fast
- * path instead, costing every fast path a full fence; we rather keep the
- * caches of every pool bypassed then (lfp_heavy_fence_works). Under
- * ThreadSanitizer, which cannot see membarrier, the fast path is compiled
- * with a real fence and the heavy fence is a plain fence.
+ * process. The owner's fast path stores (its cache's bottom) and then loads
+ * (the top, or pool->waiters) with only a compiler barrier between
+ * (lfp_light_fence). The barrier that membarrier forces on the owner's CPU
+ * falls before or after the owner's load: either the owner sees our store,
+ * or we see its store. This is Dekker's pattern with the expensive fence on
+ * the rare side (tcache.c and access.c name each pair). Without membarrier,
+ * pools run without thread caches (lfp_heavy_fence_works). Under
+ * ThreadSanitizer, which cannot see membarrier, the light fence is a real
+ * fence.
  */
 #include "lfpool_internal.h"
 
@@ -79,6 +80,16 @@ uint64_t lfp_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Absolute deadline; UINT64_MAX for LFP_FOREVER. */
+uint64_t lfp_deadline_after(uint64_t timeout_ns)
+{
+	if (timeout_ns == LFP_FOREVER)
+		return UINT64_MAX;
+	uint64_t now = lfp_now_ns();
+	return timeout_ns > UINT64_MAX - 1 - now ? UINT64_MAX - 1
+						 : now + timeout_ns;
+}
+
 uint64_t lfp_coarse_ns(void)
 {
 	struct timespec ts;
@@ -116,6 +127,7 @@ void lfp_futex_wake(_Atomic uint32_t *w, int n)
 int lfp_waitq_init(struct lfp_waitq *q)
 {
 	q->head = q->tail = NULL;
+	q->kicked = 0;
 	atomic_init(&q->n, 0);
 	return pthread_mutex_init(&q->lock, NULL);
 }
@@ -161,15 +173,6 @@ static struct lfp_waiter *pop_head(struct lfp_waitq *q)
 	return w;
 }
 
-/* Under q->lock: the waiter cannot leave lfp_waitq_sleep/leave (they take
- * the lock) until we are done with it. */
-static void wake(struct lfp_waiter *w, uint32_t state)
-{
-	/* Release: w->obj is visible to the waiter's acquire load. */
-	atomic_store_explicit(&w->state, state, memory_order_release);
-	lfp_futex_wake(&w->state, 1);
-}
-
 /* Hand obj to the oldest waiter if it has waited LFP_HANDOFF_NS (or
  * `force`); false if it was not handed. */
 bool lfp_waitq_handoff(struct lfp_waitq *q, void *obj, bool force)
@@ -182,23 +185,43 @@ bool lfp_waitq_handoff(struct lfp_waitq *q, void *obj, bool force)
 	if (w && (force || now - w->since >= LFP_HANDOFF_NS)) {
 		pop_head(q);
 		w->obj = obj;
-		wake(w, LFP_W_HANDED);
+		/* Release: w->obj is visible to the waiter's acquire load. */
+		atomic_store_explicit(&w->state, LFP_W_HANDED,
+				      memory_order_release);
 	} else {
 		w = NULL;
 	}
 	pthread_mutex_unlock(&q->lock);
+	if (w)
+		lfp_futex_wake(&w->state, 1);
 	return w != NULL;
 }
 
-void lfp_waitq_kick(struct lfp_waitq *q, uint64_t n)
+/* Kick the oldest sleeper to look again, unless a kicked one has not
+ * looked yet: it passes the kick on if it leaves objects behind, so one
+ * wake-up is in flight at a time. */
+void lfp_waitq_kick(struct lfp_waitq *q)
 {
+	/* seq_cst: the caller made an object available and fenced; a waiter
+	 * that queued after this load finds the object itself (it looks
+	 * again after lfp_waitq_push). */
 	if (atomic_load_explicit(&q->n, memory_order_seq_cst) == 0)
 		return;
+	struct lfp_waiter *w = NULL;
 	pthread_mutex_lock(&q->lock);
-	struct lfp_waiter *w;
-	while (n-- > 0 && (w = pop_head(q)) != NULL)
-		wake(w, LFP_W_KICKED);
+	if (q->kicked == 0 && (w = pop_head(q)) != NULL) {
+		q->kicked++;
+		/* Release: pairs with the waiter's acquire load of state. */
+		atomic_store_explicit(&w->state, LFP_W_KICKED,
+				      memory_order_release);
+	}
 	pthread_mutex_unlock(&q->lock);
+	/* Outside the lock: the waiter may be on its way out, but it cannot
+	 * free its word before it took the lock we just dropped; a wake of a
+	 * word whose owner moved on is harmless (futex words are compared by
+	 * address and value only). */
+	if (w)
+		lfp_futex_wake(&w->state, 1);
 }
 
 /* Leave the queue; returns the final state (LFP_W_TIMEDOUT if nobody had
@@ -207,6 +230,8 @@ uint32_t lfp_waitq_leave(struct lfp_waitq *q, struct lfp_waiter *w)
 {
 	pthread_mutex_lock(&q->lock);
 	uint32_t st = atomic_load_explicit(&w->state, memory_order_acquire);
+	if (st == LFP_W_KICKED)
+		q->kicked--; /* we are about to look */
 	if (st == LFP_W_WAITING) {
 		struct lfp_waiter **pp = &q->head, *prev = NULL;
 		while (*pp != w) {

@@ -1,0 +1,293 @@
+/*
+ * lfpool_inline.h — the cache-hit fast paths of lfp_try_acquire,
+ * lfp_acquire, lfp_acquire_timed and lfp_release, inlined into the caller.
+ * Included by lfpool.h; not a header to include on its own.
+ *
+ * ABI: the code below reads a few internals of the library directly: the
+ * first cache line of a thread cache (struct lfp__cache), the pool's
+ * fast-path constants (struct lfp__pool_view), the 16-byte object header
+ * in front of every object, and the thread-local pointer lfp__tls_cache.
+ * Their layout is part of liblfpool.so.0's ABI: changing it needs a new
+ * SONAME. The library checks each offset at compile time (_Static_assert
+ * in lib/src/lfpool_internal.h). Define LFPOOL_NO_INLINE before including
+ * lfpool.h to call the library for every operation instead (the same
+ * functions, one call each; nothing else changes).
+ *
+ * The inline versions are GNU C "extern inline" (gnu_inline) definitions:
+ * a call is inlined, the address of a function is still the library's
+ * exported symbol, and no copy is emitted into the caller's object file.
+ * A miss (empty or full cache, hooks, waiters, another pool, bad
+ * arguments) calls the library's out-of-line slow path.
+ */
+#ifndef LFPOOL_INLINE_H
+#define LFPOOL_INLINE_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The first line of a thread's cache for one pool. */
+struct lfp__cache {
+	/* The pool whose fast acquire (release) may use this cache; never a
+	 * NULL or stale pool (a sentinel then). */
+	lfp_pool *acq_key;
+	lfp_pool *rel_key;
+	/* Objects objs[top..bottom) are idle in the cache; the owner works at
+	 * the bottom, other threads take from the top (see tcache.c). */
+	uint32_t bottom;
+	uint32_t top;
+	uint32_t cap;
+	uint32_t batch;
+	/* Owner-written counters: cache hits, releases kept. */
+	uint64_t n_hit;
+	uint64_t n_put;
+};
+/* objs[] starts this many bytes into the cache. */
+#define LFP__CACHE_OBJS 256
+
+/* The pool's fast-path constants, at the start of every pool. */
+struct lfp__pool_view {
+	uintptr_t obj_base; /* the object of slot 0 */
+	uint64_t inv_odd;   /* inverse of the slot size's odd part */
+	uint64_t capacity;  /* slots */
+	uint32_t shift;	    /* log2 of the slot size's power-of-two part */
+	uint32_t reserved;
+	/* Waiting acquirers (a release that sees them takes the slow path);
+	 * on a cache line of its own, at byte 64. */
+	uint32_t waiters __attribute__((aligned(64)));
+};
+
+/* The calling thread's most recently used cache (never NULL). */
+LFP_API extern __thread struct lfp__cache *lfp__tls_cache
+	__attribute__((tls_model("initial-exec")));
+
+/* Out-of-line slow paths (the library's, exported for these functions). */
+LFP_API lfp_err lfp__acquire_slow(lfp_pool *pool, void **obj,
+				  uint64_t timeout_ns);
+LFP_API lfp_err lfp__release_slow(lfp_pool *pool, void *obj);
+/* After a fast release kept its object but saw waiters: move the cache's
+ * objects where waiters look. */
+LFP_API lfp_err lfp__release_waiters(lfp_pool *pool);
+
+/*
+ * The helpers below are always-inlined GNU extern inline functions in a
+ * caller's code (no symbol, no copy), and plain static inline functions in
+ * the library itself and wherever the inline API is off.
+ */
+#if defined(LFP__BUILDING_LIBRARY) || defined(LFPOOL_NO_INLINE) ||             \
+	!defined(__GNUC__) || !defined(__OPTIMIZE__)
+#define LFP__HELPER static __inline__ __attribute__((__unused__))
+#elif defined(__cplusplus)
+#define LFP__HELPER	inline __attribute__((__gnu_inline__, __always_inline__))
+#define LFP__INLINE_API 1
+#else
+#define LFP__HELPER                                                            \
+	extern __inline__ __attribute__((__gnu_inline__, __always_inline__))
+#define LFP__INLINE_API 1
+#endif
+
+/* The owner's half of the asymmetric fence: a compiler barrier. (Under
+ * ThreadSanitizer, which cannot see membarrier, a real fence.) */
+#if defined(__SANITIZE_THREAD__)
+#define LFP__TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define LFP__TSAN 1
+#endif
+#endif
+LFP__HELPER void lfp__light_fence(void)
+{
+#ifdef LFP__TSAN
+	/* A seq_cst RMW on a local: a full barrier that makes no
+	 * cross-thread edge TSan could mistake for synchronization. */
+	int word = 0;
+	__atomic_fetch_add(&word, 0, __ATOMIC_SEQ_CST);
+#else
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
+/* The object header's generation: odd while acquired. */
+LFP__HELPER uint64_t *lfp__gen_of(void *obj)
+{
+	/* An empty asm hides where obj came from, so the compiler does not
+	 * warn about reading in front of a caller's object (it is read only
+	 * after the slot check passed). No instruction. */
+	char *h = (char *)obj;
+	__asm__("" : "+r"(h));
+	return (uint64_t *)(void *)(h - 16);
+}
+
+LFP__HELPER void **lfp__objs(struct lfp__cache *c)
+{
+	return (void **)(void *)((char *)c + LFP__CACHE_OBJS);
+}
+
+/*
+ * Take n objects from the bottom of the cache, or none. The owner lowers
+ * bottom before it reads top; a thread taking from the top claims it
+ * before it reads bottom, with a process-wide barrier (membarrier) in
+ * between, so one of the two sees the other (tcache.c). The compiler
+ * barrier keeps our store and load in order.
+ */
+LFP__HELPER int lfp__cache_take(struct lfp__cache *c, void **objs, uint32_t n)
+{
+	uint32_t b = __atomic_load_n(&c->bottom, __ATOMIC_RELAXED) - n;
+	__atomic_store_n(&c->bottom, b, __ATOMIC_RELAXED);
+	lfp__light_fence();
+	uint32_t t = __atomic_load_n(&c->top, __ATOMIC_RELAXED);
+	if (__builtin_expect((int32_t)(b - t) < 0, 0)) {
+		__atomic_store_n(&c->bottom, b + n, __ATOMIC_RELAXED);
+		return 0;
+	}
+	void **src = lfp__objs(c) + b;
+	for (uint32_t i = 0; i < n; i++)
+		objs[i] = src[i];
+	return 1;
+}
+
+/* Put n objects at the bottom if they fit. Release: the objects (and
+ * their idle generation) are visible to a thread that reads bottom. */
+LFP__HELPER int lfp__cache_put(struct lfp__cache *c, void *const *objs,
+			       uint32_t n)
+{
+	uint32_t b = __atomic_load_n(&c->bottom, __ATOMIC_RELAXED);
+	if (__builtin_expect(b + n > c->cap, 0))
+		return 0;
+	void **dst = lfp__objs(c) + b;
+	for (uint32_t i = 0; i < n; i++)
+		dst[i] = objs[i];
+	__atomic_store_n(&c->bottom, b + n, __ATOMIC_RELEASE);
+	return 1;
+}
+
+/* Is obj an acquired object of the pool? Then *gen is its generation.
+ * (Pure arithmetic first: the header is read only for a slot address.) */
+LFP__HELPER int lfp__check_acquired(const struct lfp__pool_view *v, void *obj,
+				    uint64_t *gen)
+{
+	uint64_t x = ((uint64_t)(uintptr_t)obj - v->obj_base) * v->inv_odd;
+	x = (x >> v->shift) | (x << ((64 - v->shift) & 63));
+	if (__builtin_expect(x >= v->capacity, 0))
+		return 0;
+	*gen = __atomic_load_n(lfp__gen_of(obj), __ATOMIC_RELAXED);
+	return (int)(*gen & 1);
+}
+
+/*
+ * The owner is the only writer of its counters; lfp_get_stats reads them
+ * with relaxed atomic loads. The increment is a plain add to memory (one
+ * instruction): an aligned 64-bit store is single-copy atomic on every CPU
+ * lfpool supports, so a reader sees the old or the new value. Under
+ * ThreadSanitizer it is an atomic load and store, which TSan can check.
+ */
+LFP__HELPER void lfp__count(uint64_t *c, uint64_t n)
+{
+#ifdef LFP__TSAN
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n,
+			 __ATOMIC_RELAXED);
+#else
+	*c += n;
+#endif
+}
+
+/* Cache hit: the newest cached object, marked acquired. */
+LFP__HELPER int lfp__acquire_hit(lfp_pool *pool, void **obj)
+{
+	struct lfp__cache *c = lfp__tls_cache;
+	void *o;
+	if (__builtin_expect(__atomic_load_n(&c->acq_key, __ATOMIC_RELAXED) ==
+					     pool &&
+				     obj != 0 && lfp__cache_take(c, &o, 1),
+			     1)) {
+		lfp__count(&c->n_hit, 1);
+		uint64_t *g = (uint64_t *)(void *)((char *)o - 16);
+		__atomic_store_n(g, __atomic_load_n(g, __ATOMIC_RELAXED) + 1,
+				 __ATOMIC_RELAXED);
+		*obj = o;
+		return 1;
+	}
+	return 0;
+}
+
+/* Release into the cache: checked, marked idle, pushed, then a look for
+ * waiters. Returns 1: done; 0: kept, but waiters want it elsewhere; -1:
+ * not kept (the slow path does everything). */
+LFP__HELPER int lfp__release_hit(lfp_pool *pool, void *obj)
+{
+	struct lfp__cache *c = lfp__tls_cache;
+	const struct lfp__pool_view *v =
+		(const struct lfp__pool_view *)(const void *)pool;
+	/* Hide a constant pool (NULL, say) from the compiler's warnings: v
+	 * is read only once the key matched a live pool. No instruction. */
+	__asm__("" : "+r"(v));
+	uint32_t b = __atomic_load_n(&c->bottom, __ATOMIC_RELAXED);
+	uint64_t g;
+	if (__builtin_expect(
+		    __atomic_load_n(&c->rel_key, __ATOMIC_RELAXED) == pool &&
+			    lfp__check_acquired(v, obj, &g) && b < c->cap,
+		    1)) {
+		/* Idle before it is visible in the cache. */
+		__atomic_store_n(lfp__gen_of(obj), g + 1, __ATOMIC_RELAXED);
+		lfp__objs(c)[b] = obj;
+		__atomic_store_n(&c->bottom, b + 1, __ATOMIC_RELEASE);
+		lfp__count(&c->n_put, 1);
+		/* Pushed, then look for waiters (the other half is a waiter's
+		 * store, membarrier, then its look into our cache). */
+		lfp__light_fence();
+		return __atomic_load_n(&v->waiters, __ATOMIC_RELAXED) == 0;
+	}
+	return -1;
+}
+
+#ifdef LFP__INLINE_API
+#define LFP__EXTERN_INLINE LFP__HELPER
+
+/* The miss path fills a temporary, so the caller's variable need not live
+ * in memory on the hit path. */
+LFP__HELPER lfp_err lfp__acquire_miss(lfp_pool *pool, void **obj,
+				      uint64_t timeout_ns)
+{
+	void *o = 0;
+	lfp_err err = lfp__acquire_slow(pool, obj ? &o : 0, timeout_ns);
+	if (obj)
+		*obj = o; /* NULL on failure, as the library's own calls do */
+	return err;
+}
+
+LFP__EXTERN_INLINE lfp_err lfp_try_acquire(lfp_pool *pool, void **obj)
+{
+	return lfp__acquire_hit(pool, obj) ? LFP_OK
+					   : lfp__acquire_miss(pool, obj, 0);
+}
+
+LFP__EXTERN_INLINE lfp_err lfp_acquire(lfp_pool *pool, void **obj)
+{
+	return lfp__acquire_hit(pool, obj)
+		       ? LFP_OK
+		       : lfp__acquire_miss(pool, obj, LFP_FOREVER);
+}
+
+LFP__EXTERN_INLINE lfp_err lfp_acquire_timed(lfp_pool *pool, void **obj,
+					     uint64_t timeout_ns)
+{
+	return lfp__acquire_hit(pool, obj)
+		       ? LFP_OK
+		       : lfp__acquire_miss(pool, obj, timeout_ns);
+}
+
+LFP__EXTERN_INLINE lfp_err lfp_release(lfp_pool *pool, void *obj)
+{
+	int r = lfp__release_hit(pool, obj);
+	if (__builtin_expect(r > 0, 1))
+		return LFP_OK;
+	return r == 0 ? lfp__release_waiters(pool)
+		      : lfp__release_slow(pool, obj);
+}
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LFPOOL_INLINE_H */
