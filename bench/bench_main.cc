@@ -23,6 +23,7 @@
 //                                 so (for runs under LD_PRELOAD)
 #include <benchmark/benchmark.h>
 #include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -93,7 +94,9 @@ struct Ctx {
 	std::vector<std::vector<void *>> held;
 	std::vector<std::vector<uint64_t>> lat;
 	std::vector<wl_ring *> rings;
-	std::atomic<uint64_t> deadline{0};
+	std::atomic<uint64_t> deadline{0}; // oversub: end of the window
+	std::atomic<uint64_t> window{0};   // oversub: start of the window
+	std::atomic<int> arrived{0};	   // oversub: threads that have run
 	wm_machine m0{}, m1{};
 	pthread_barrier_t done;
 	bool barrier_live = false;
@@ -116,6 +119,8 @@ struct Ctx {
 		held.assign(nt, std::vector<void *>());
 		lat.assign(Oversub() ? nt : 0, std::vector<uint64_t>());
 		deadline.store(0);
+		window.store(0);
+		arrived.store(0);
 		for (wl_ring *r : rings)
 			wl_ring_free(r);
 		rings.clear();
@@ -181,14 +186,12 @@ struct Ctx {
 			pi->thread_fini(pool);
 	}
 
-	// From the first worker's start to the last one's end (after Leave).
+	// Oversub: from the start of the window to the last worker's end.
 	double RowSeconds() const
 	{
-		uint64_t a = UINT64_MAX, b = 0;
-		for (const Worker &w : wk) {
-			a = std::min(a, w.start.wall_ns);
+		uint64_t a = window.load(), b = 0;
+		for (const Worker &w : wk)
 			b = std::max(b, w.end.wall_ns);
-		}
 		return b > a ? static_cast<double>(b - a) * 1e-9 : 1e-9;
 	}
 
@@ -283,9 +286,15 @@ void RunBench(benchmark::State &state, Ctx *c)
 			static_cast<uint64_t>(g.oversub_seconds * 1e9);
 		for (auto _ : state) { // one iteration: until the deadline
 			t = c->Enter(tid);
-			uint64_t none = 0;
-			c->deadline.compare_exchange_strong(none,
-							    wl_now_ns() + dur);
+			// The window starts once every thread has run (woken
+			// from Google Benchmark's barrier and got a CPU).
+			c->arrived.fetch_add(1);
+			while (c->arrived.load() < state.threads())
+				sched_yield();
+			uint64_t none = 0, now = wl_now_ns();
+			if (c->deadline.compare_exchange_strong(none,
+								now + dur))
+				c->window.store(now);
 			t->deadline_ns = c->deadline.load();
 			wl_oversub(t);
 			// Done: give back what the thread keeps (cached or

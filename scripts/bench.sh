@@ -48,7 +48,7 @@ usage: scripts/bench.sh [options]
   --threads LIST            thread counts, e.g. 1,2,4,8,16 (default: 1,2,4..nproc)
   --oversub-threads LIST    threads for oversub8 (capacity 8; default 10,16,64)
   --oversub64-threads LIST  threads for oversub64 (capacity 64; default 128)
-  --oversub-seconds SEC     length of one oversub row (default: --min-time)
+  --oversub-seconds SEC     length of one oversub row (default 0.5; quick 0.05)
   --min-time SEC            Google Benchmark min time per point (default 0.2)
   --repetitions N           interleaved repetitions, medians reported (default 5)
   --workloads LIST          subset of: $ALL_WORKLOADS
@@ -122,7 +122,7 @@ else
 fi
 : "${OVER8:=10,16,64}"
 : "${OVER64:=128}"
-: "${OVER_SEC:=$MIN_TIME}"
+: "${OVER_SEC:=0.5}"
 case "$REPS" in '' | *[!0-9]* | 0) echo "bench.sh: bad --repetitions '$REPS'" >&2; exit 2 ;; esac
 WL=""
 for wl in $WORKLOADS; do
