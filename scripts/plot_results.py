@@ -6,8 +6,8 @@ usage: plot_results.py RESULTS_DIR [--machine NAME] [--no-plots] [--print]
 Reads RESULTS_DIR/runs.jsonl (one Google Benchmark JSON document per line,
 one per lfpool_bench process; the repetition number is the context field
 lfpool_rep) and writes:
-  bench_all.json          every row in one Google Benchmark JSON document
-                          (for Google Benchmark's compare.py)
+  bench_all.json          the accepted rows in one Google Benchmark JSON
+                          document (for Google Benchmark's compare.py)
   reps.csv                every repetition of every point, with its CPU
                           counters and whether it was accepted
   results.csv             per point: medians over the accepted repetitions,
@@ -195,8 +195,8 @@ def write_csvs(reps, points, d):
 
 
 def write_merged_json(docs, d):
-    """All rows in one Google Benchmark document; the repetition number
-    becomes repetition_index, so compare.py sees repetitions."""
+    """The accepted rows in one Google Benchmark document; the repetition
+    number becomes repetition_index, so compare.py sees repetitions."""
     if not docs:
         return
     ctx = dict(docs[0].get("context", {}))
@@ -207,6 +207,8 @@ def write_merged_json(docs, d):
     for doc in docs:
         rep = int(doc.get("context", {}).get("lfpool_rep", 1))
         for b in doc.get("benchmarks", []):
+            if b.get("error_occurred") or b.get("cpu_ok") != 1:
+                continue  # rejected (see summarise): not for comparisons
             b = dict(b)
             b["repetition_index"] = rep - 1
             b["repetitions"] = reps
@@ -341,8 +343,8 @@ def write_readme(reps, points, d, machine, plots):
     out.append("")
     if plots:
         out += ["## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
-    out += ["Files: `runs.jsonl` (raw), `bench_all.json` (the same rows as one Google "
-            "Benchmark document), `reps.csv` (every repetition), `results.csv` "
+    out += ["Files: `runs.jsonl` (raw, every row), `bench_all.json` (the accepted rows as "
+            "one Google Benchmark document), `reps.csv` (every repetition), `results.csv` "
             "(accepted medians), `machine.txt`.", ""]
     with open(os.path.join(d, "README.md"), "w") as f:
         f.write("\n".join(out))
