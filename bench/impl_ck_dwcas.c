@@ -78,5 +78,5 @@ const struct pool_iface impl_ck_dwcas = {
 	.destroy = dwcas_destroy,
 	.acquire = dwcas_acquire,
 	.release = dwcas_release,
-	.bounded = 1,
+	.runs = WL_RUNS_ALL,
 };

@@ -183,5 +183,5 @@ const struct pool_iface impl_ck_hp = {
 	.release = hp_release,
 	.thread_init = hp_thread_init,
 	.thread_fini = hp_thread_fini,
-	.bounded = 1,
+	.runs = WL_RUNS_ALL,
 };

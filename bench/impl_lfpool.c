@@ -2,7 +2,8 @@
  * lfpool behind the benchmark pool interface: the default configuration
  * (per-thread cache of LFP_CACHE_DEFAULT) and the same pool with the
  * per-thread cache disabled (cache_size = 0: every operation goes to the
- * shared depot).
+ * shared depot), and the default pool driven through lfp_acquire_bulk /
+ * lfp_release_bulk in the burst workloads (lfpool_bulk).
  *
  * LFPOOL_BENCH_INJECT_SLOWDOWN (a CMake option of bench/) compiles a
  * deliberate delay into this wrapper -- not into the library -- so that the
@@ -11,6 +12,7 @@
 #include "workloads.h"
 
 #include <lfpool.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -95,6 +97,46 @@ static void lfpool_release(void *pool, void *obj)
 		die("lfp_release", e);
 }
 
+/* Bulk requests that found fewer than n objects at once (lfp_acquire_bulk
+ * never waits) and fell back to n blocking lfp_acquire calls. One pool
+ * exists at a time in the benchmark; create resets the count. */
+static _Atomic uint64_t bulk_fallbacks;
+
+static void *lfpool_create_bulk(size_t capacity, size_t obj_size)
+{
+	atomic_store_explicit(&bulk_fallbacks, 0, memory_order_relaxed);
+	return create_with_cache(capacity, obj_size, LFP_CACHE_DEFAULT);
+}
+
+static void lfpool_acquire_bulk(void *pool, void **objs, unsigned n)
+{
+	injected_delay();
+	lfp_err e = lfp_acquire_bulk(pool, objs, n);
+	if (e == LFP_OK)
+		return;
+	if (e != LFP_EMPTY)
+		die("lfp_acquire_bulk", e);
+	atomic_fetch_add_explicit(&bulk_fallbacks, 1, memory_order_relaxed);
+	for (unsigned i = 0; i < n; i++) {
+		e = lfp_acquire(pool, &objs[i]);
+		if (e != LFP_OK)
+			die("lfp_acquire", e);
+	}
+}
+
+static void lfpool_release_bulk(void *pool, void *const *objs, unsigned n)
+{
+	lfp_err e = lfp_release_bulk(pool, objs, n);
+	if (e != LFP_OK)
+		die("lfp_release_bulk", e);
+}
+
+static uint64_t lfpool_bulk_retries(void *pool)
+{
+	(void)pool;
+	return atomic_load_explicit(&bulk_fallbacks, memory_order_relaxed);
+}
+
 static void lfpool_thread_fini(void *pool)
 {
 	lfp_thread_flush(pool);
@@ -107,7 +149,7 @@ const struct pool_iface impl_lfpool = {
 	.acquire = lfpool_acquire,
 	.release = lfpool_release,
 	.thread_fini = lfpool_thread_fini,
-	.bounded = 1,
+	.runs = WL_RUNS_ALL,
 };
 
 const struct pool_iface impl_lfpool_nocache = {
@@ -117,5 +159,18 @@ const struct pool_iface impl_lfpool_nocache = {
 	.acquire = lfpool_acquire,
 	.release = lfpool_release,
 	.thread_fini = lfpool_thread_fini,
-	.bounded = 1,
+	.runs = WL_RUNS_ALL,
+};
+
+const struct pool_iface impl_lfpool_bulk = {
+	.name = "lfpool_bulk",
+	.create = lfpool_create_bulk,
+	.destroy = lfpool_destroy,
+	.acquire = lfpool_acquire,
+	.release = lfpool_release,
+	.acquire_bulk = lfpool_acquire_bulk,
+	.release_bulk = lfpool_release_bulk,
+	.thread_fini = lfpool_thread_fini,
+	.retries = lfpool_bulk_retries,
+	.runs = WL_RUNS_BURST,
 };

@@ -50,5 +50,5 @@ const struct pool_iface impl_malloc = {
 	.destroy = malloc_destroy,
 	.acquire = malloc_acquire,
 	.release = malloc_release,
-	.bounded = 0,
+	.runs = WL_RUNS_ALL & ~WL_RUNS_OVERSUB, /* no bound */
 };

@@ -89,5 +89,5 @@ const struct pool_iface impl_mutex = {
 	.destroy = mutex_destroy,
 	.acquire = mutex_acquire,
 	.release = mutex_release,
-	.bounded = 1,
+	.runs = WL_RUNS_ALL,
 };

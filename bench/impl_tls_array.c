@@ -3,7 +3,7 @@
  * no-sharing limit of the anchors). Each benchmark thread gets its own
  * `capacity` objects in thread_init and pushes/pops them on a thread-local
  * stack; nothing is shared, so it cannot serve cross-thread release or a
- * bounded shared pool (thread_private: the shim skips xthread and oversub).
+ * bounded shared pool (it runs only the pair, burst and work workloads).
  */
 #include "workloads.h"
 
@@ -89,6 +89,6 @@ const struct pool_iface impl_tls_array = {
 	.release = tls_release,
 	.thread_init = tls_thread_init,
 	.thread_fini = tls_thread_fini,
-	.bounded = 0,
-	.thread_private = 1,
+	/* single-owner workloads only */
+	.runs = WL_RUNS_PAIR | WL_RUNS_BURST | WL_RUNS_WORK,
 };

@@ -86,13 +86,22 @@ void wl_burst(struct wl_thread *t, long units)
 	void *pool = t->pool;
 	void **held = t->held;
 	const unsigned k = t->burst;
-	for (long i = 0; i < units; i++) {
-		for (unsigned j = 0; j < k; j++) {
-			held[j] = pi->acquire(pool);
-			*(volatile uint64_t *)held[j] = (uint64_t)j;
+	if (pi->acquire_bulk && pi->release_bulk) {
+		for (long i = 0; i < units; i++) {
+			pi->acquire_bulk(pool, held, k);
+			for (unsigned j = 0; j < k; j++)
+				*(volatile uint64_t *)held[j] = (uint64_t)j;
+			pi->release_bulk(pool, held, k);
 		}
-		for (unsigned j = 0; j < k; j++)
-			pi->release(pool, held[j]);
+	} else {
+		for (long i = 0; i < units; i++) {
+			for (unsigned j = 0; j < k; j++) {
+				held[j] = pi->acquire(pool);
+				*(volatile uint64_t *)held[j] = (uint64_t)j;
+			}
+			for (unsigned j = 0; j < k; j++)
+				pi->release(pool, held[j]);
+		}
 	}
 	t->pairs += (uint64_t)units * k;
 }
@@ -113,26 +122,32 @@ void wl_work(struct wl_thread *t, long units)
 	t->pairs += (uint64_t)units;
 }
 
-void wl_oversub(struct wl_thread *t, long units)
+void wl_oversub(struct wl_thread *t)
 {
 	const struct pool_iface *pi = t->pi;
 	void *pool = t->pool;
 	const unsigned n = t->work_iters;
 	const uint64_t mask = t->lat_cap ? t->lat_cap - 1 : 0;
-	uint64_t x = t->sink;
-	for (long i = 0; i < units; i++) {
+	const uint64_t deadline = t->deadline_ns;
+	uint64_t x = t->sink, ops = 0, lmax = t->lat_max, t1;
+	do {
 		uint64_t t0 = wl_now_ns();
 		uint64_t *o = pi->acquire(pool);
-		uint64_t t1 = wl_now_ns();
+		t1 = wl_now_ns();
+		uint64_t d = t1 - t0;
 		if (t->lat_cap)
-			t->lat[t->lat_n & mask] = t1 - t0;
+			t->lat[t->lat_n & mask] = d;
 		t->lat_n++;
+		if (d > lmax)
+			lmax = d;
 		x = dummy_work(x ^ o[0], n);
 		o[0] = x;
 		pi->release(pool, o);
-	}
+		ops++;
+	} while (t1 < deadline);
 	t->sink = x;
-	t->pairs += (uint64_t)units;
+	t->lat_max = lmax;
+	t->pairs += ops;
 }
 
 /* ---- cross-thread release through an SPSC ring -------------------------- */
@@ -258,7 +273,11 @@ int wl_lat_merge(struct wl_thread *const *threads, size_t n,
 	out->p50_ns = pct(all, total, 0.50);
 	out->p99_ns = pct(all, total, 0.99);
 	out->p999_ns = pct(all, total, 0.999);
+	/* The longest wait of all, including samples the rings overwrote. */
 	out->max_ns = (double)all[total - 1];
+	for (size_t i = 0; i < n; i++)
+		if ((double)threads[i]->lat_max > out->max_ns)
+			out->max_ns = (double)threads[i]->lat_max;
 	out->mean_ns = sum / (double)total;
 	free(all);
 	return 0;

@@ -3,7 +3,8 @@
  *
  * Every pool implementation is reached through `struct pool_iface`, a table
  * of function pointers, so each workload is written once and runs unchanged
- * over lfpool, a mutex pool, two Concurrency Kit stacks and malloc/free.
+ * over lfpool, DPDK's rte_mempool, mutex/condvar/semaphore pools, two
+ * Concurrency Kit stacks and malloc/free.
  * Thread creation, timing and the iteration count come from Google Benchmark
  * (bench_main.cc); the functions here are plain C and run `units` units of
  * work on the calling thread.
@@ -18,6 +19,16 @@
 extern "C" {
 #endif
 
+/* Workload kinds an implementation takes part in (pool_iface.runs). */
+enum {
+	WL_RUNS_PAIR = 1u << 0,	   /* pair */
+	WL_RUNS_BURST = 1u << 1,   /* burst1, burst16, burst64 */
+	WL_RUNS_XTHREAD = 1u << 2, /* xthread */
+	WL_RUNS_WORK = 1u << 3,	   /* work */
+	WL_RUNS_OVERSUB = 1u << 4, /* oversub8, oversub64 (blocking, bounded) */
+	WL_RUNS_ALL = (1u << 5) - 1,
+};
+
 /* A pool implementation under test. */
 struct pool_iface {
 	const char *name;
@@ -29,25 +40,43 @@ struct pool_iface {
 	 * Never returns NULL. */
 	void *(*acquire)(void *pool);
 	void (*release)(void *pool, void *obj);
+	/* Optional (NULL): take / give back n objects at once; the burst
+	 * workloads use them instead of n single calls. acquire_bulk waits
+	 * like acquire and always delivers n objects. */
+	void (*acquire_bulk)(void *pool, void **objs, unsigned n);
+	void (*release_bulk)(void *pool, void *const *objs, unsigned n);
 	/* Optional (NULL): called by every benchmark thread before its first
 	 * and after its last operation on `pool`. */
 	void (*thread_init)(void *pool);
 	void (*thread_fini)(void *pool);
-	/* 1 when `capacity` is a hard bound (malloc: 0). */
-	int bounded;
-	/* 1 when objects never move between threads (tls_array): such an
-	 * implementation runs only the single-owner workloads. */
-	int thread_private;
+	/* Optional (NULL: always): 0 when `threads` threads, each holding up
+	 * to `held` objects of a `capacity` pool, could starve here (objects
+	 * stranded in other threads' caches) or exceed a limit of the
+	 * implementation; the shim then skips that point. */
+	int (*supports)(unsigned threads, unsigned held, size_t capacity);
+	/* Optional (NULL): operations of `pool` that could not be served at
+	 * once (a bulk request that fell back to single calls, an empty-pool
+	 * retry); reported as the `retries` counter. */
+	uint64_t (*retries)(void *pool);
+	/* WL_RUNS_* bits: the workloads this implementation runs. */
+	unsigned runs;
 };
 
 /* Implementations (impl_*.c). */
 extern const struct pool_iface impl_lfpool;	    /* default config */
 extern const struct pool_iface impl_lfpool_nocache; /* cache_size = 0 */
+extern const struct pool_iface impl_lfpool_bulk;    /* lfp_*_bulk */
 extern const struct pool_iface impl_mutex;
+extern const struct pool_iface impl_condvar; /* 30-line mutex+condvar */
+extern const struct pool_iface impl_sem;     /* semaphore + ck stack */
 extern const struct pool_iface impl_ck_dwcas;
 extern const struct pool_iface impl_ck_hp;
 extern const struct pool_iface impl_malloc;
 extern const struct pool_iface impl_tls_array; /* no-sharing reference */
+#ifdef LFPOOL_BENCH_HAVE_DPDK
+extern const struct pool_iface impl_dpdk;      /* rte_mempool, cache 256 */
+extern const struct pool_iface impl_dpdk_bulk; /* rte_mempool_*_bulk */
+#endif
 
 /* Single-producer single-consumer ring used by the cross-thread workload
  * (opaque: its atomics are C11 <stdatomic.h>). */
@@ -66,9 +95,11 @@ struct wl_thread {
 	unsigned work_iters;  /* dummy computation while holding an object */
 	struct wl_ring *ring; /* cross-thread: this thread's pair ring */
 	enum wl_role role;    /* cross-thread: which side of the ring */
+	uint64_t deadline_ns; /* oversub: stop after this wl_now_ns() */
 	uint64_t *lat;	      /* latency samples (ns), lat_cap entries */
 	size_t lat_cap;	      /* power of two, or 0: no latency recording */
 	uint64_t lat_n;	      /* samples taken (may exceed lat_cap: ring) */
+	uint64_t lat_max;     /* out: longest acquire (ns), every sample */
 	uint64_t pairs; /* out: acquire+release pairs done by this thread */
 	uint64_t sink;	/* out: defeats dead-code elimination */
 	void **held;	/* scratch, >= burst entries */
@@ -79,7 +110,8 @@ typedef void (*wl_fn)(struct wl_thread *t, long units);
 
 /* unit = 1 acquire + 1 release, object untouched. */
 void wl_pair(struct wl_thread *t, long units);
-/* unit = acquire `burst` objects, write one word into each, release them. */
+/* unit = acquire `burst` objects, write one word into each, release them
+ * (through acquire_bulk/release_bulk when the implementation has them). */
 void wl_burst(struct wl_thread *t, long units);
 /* unit = acquire, run work_iters of dummy computation on it, release. */
 void wl_work(struct wl_thread *t, long units);
@@ -87,9 +119,11 @@ void wl_work(struct wl_thread *t, long units);
  * its ring, the consumer pops and releases them (WL_ROLE_BOTH: both). */
 #define WL_XFER_BATCH 16
 void wl_xthread(struct wl_thread *t, long units);
-/* unit = a timed (blocking) acquire, work_iters of work, release; the
- * acquire latency goes into t->lat. */
-void wl_oversub(struct wl_thread *t, long units);
+/* Until t->deadline_ns: a timed (blocking) acquire, work_iters of work
+ * while holding the object, release. Each acquire's latency goes into
+ * t->lat (and t->lat_max); the loop ends with the first operation whose
+ * acquire returned at or after the deadline. */
+void wl_oversub(struct wl_thread *t);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t wl_now_ns(void);
@@ -102,7 +136,8 @@ char *wl_slab_alloc(size_t capacity, size_t hdr, size_t obj_size,
 /* Number of dummy-work iterations that take about `ns` nanoseconds here. */
 unsigned wl_calibrate_work(unsigned ns);
 
-/* Percentiles of merged latency samples. */
+/* Percentiles of merged latency samples; max_ns is the longest wait of
+ * all (wl_thread.lat_max), including samples the rings overwrote. */
 struct wl_lat_summary {
 	uint64_t samples;
 	double p50_ns, p99_ns, p999_ns, max_ns, mean_ns;

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # lfpool benchmark sweep: installs what it needs (Debian/Ubuntu, apt), builds
 # the benchmarks, runs every workload over a range of thread counts for
-# lfpool and the baselines (mutex pool, Concurrency Kit stacks, glibc malloc,
-# and mimalloc/jemalloc/tcmalloc through LD_PRELOAD), and writes
-# results/<machine>/: Google Benchmark JSON, results.csv, README.md, PNG plots
-# and machine.txt.
+# lfpool and its competitors (DPDK rte_mempool, mutex/condvar/semaphore
+# pools, Concurrency Kit stacks, glibc malloc, and mimalloc/jemalloc/tcmalloc
+# through LD_PRELOAD), and writes results/<machine>/: the raw Google
+# Benchmark JSON, CSV, README.md (Markdown summary), PNG plots, machine.txt.
+#
+# Competitors are interleaved: each repetition runs every workload once per
+# competitor, one process each, in a start order that rotates from one
+# repetition (and workload) to the next; the summary reports medians over
+# repetitions and medians of the per-repetition ratios lfpool / competitor.
 #
 #   scripts/bench.sh                      # full sweep, threads 1,2,4..nproc
 #   scripts/bench.sh --quick              # smoke run, seconds
-#   scripts/bench.sh --threads 1,2,4,8,16 --min-time 0.4 --machine xeon-16c
+#   scripts/bench.sh --threads 1,2,4,8,16 --machine xeon-16c
 #
 # Run from anywhere; paths are relative to the repository root.
 set -euo pipefail
@@ -18,7 +23,9 @@ ORIG_ARGS="$*"
 NPROC="$(nproc 2>/dev/null || echo 1)"
 
 THREADS=""
-OVERSUB_THREADS=""
+OVER8=""
+OVER64=""
+OVER_SEC=""
 MIN_TIME=""
 REPS=""
 MACHINE=""
@@ -27,24 +34,33 @@ DEPS=1
 ALLOC=1
 PLOTS=1
 WORK_NS=""
+OVER_WORK_NS=""
+IMPLS=""
 BUILD_DIR="$ROOT/build-bench"
-WORKLOADS="burst16 burst64 burst1 pair xthread work oversub"
+ALL_WORKLOADS="burst16 burst64 burst1 pair xthread work oversub8 oversub64"
+WORKLOADS="$ALL_WORKLOADS"
 
 usage() {
 	cat <<EOF
 usage: scripts/bench.sh [options]
-  --quick                 seconds-long smoke run (threads 1 and nproc, tiny min-time)
-  --threads LIST          thread counts, e.g. 1,2,4,8,16 (default: 1,2,4..nproc)
-  --oversub-threads LIST  threads for the capacity-8 blocking workload (default: 16)
-  --min-time SEC          Google Benchmark min time per point (default 0.4; quick 0.01)
-  --repetitions N         repetitions per point, medians reported (default 3; quick 1)
-  --workloads LIST        subset of: $WORKLOADS (comma or space separated)
-  --work-ns NS            computation while holding an object (default 300)
-  --machine NAME          results/NAME/ (default: hostname slug + core count)
-  --build-dir DIR         build directory (default: build-bench)
-  --no-deps               do not apt-get install missing packages
-  --no-alloc              skip the LD_PRELOAD allocator rows
-  --no-plots              CSV and Markdown only
+  --quick                   seconds-long smoke run (threads 1 and nproc,
+                            min-time 0.01, 1 repetition, oversub rows 0.05 s)
+  --threads LIST            thread counts, e.g. 1,2,4,8,16 (default: 1,2,4..nproc)
+  --oversub-threads LIST    threads for oversub8 (capacity 8; default 10,16,64)
+  --oversub64-threads LIST  threads for oversub64 (capacity 64; default 128)
+  --oversub-seconds SEC     length of one oversub row (default 0.5; quick 0.05)
+  --min-time SEC            Google Benchmark min time per point (default 0.2)
+  --repetitions N           interleaved repetitions, medians reported (default 5)
+  --workloads LIST          subset of: $ALL_WORKLOADS
+  --impls LIST              only these competitors (lfpool is always kept)
+  --work-ns NS              computation while holding an object, 'work' (300)
+  --oversub-work-ns NS      the same for oversub8/oversub64 (1000)
+  --machine NAME            results/NAME/ (default: hostname slug + core count)
+  --build-dir DIR           build directory (default: build-bench)
+  --no-deps                 do not apt-get install missing packages
+  --no-alloc                skip the LD_PRELOAD allocator rows
+  --no-plots                CSV and Markdown only
+  -h, --help                this text (installs and builds nothing)
 EOF
 }
 
@@ -66,11 +82,15 @@ while [ $# -gt 0 ]; do
 	case "$arg" in
 	--quick) QUICK=1 ;;
 	--threads) need "$@"; THREADS="$val" ;;
-	--oversub-threads) need "$@"; OVERSUB_THREADS="$val" ;;
+	--oversub-threads | --oversub8-threads) need "$@"; OVER8="$val" ;;
+	--oversub64-threads) need "$@"; OVER64="$val" ;;
+	--oversub-seconds) need "$@"; OVER_SEC="$val" ;;
 	--min-time) need "$@"; MIN_TIME="$val" ;;
 	--repetitions) need "$@"; REPS="$val" ;;
 	--workloads) need "$@"; WORKLOADS="${val//,/ }" ;;
+	--impls) need "$@"; IMPLS="${val//,/ }" ;;
 	--work-ns) need "$@"; WORK_NS="$val" ;;
+	--oversub-work-ns) need "$@"; OVER_WORK_NS="$val" ;;
 	--machine) need "$@"; MACHINE="$val" ;;
 	--build-dir) need "$@"; BUILD_DIR="$val" ;;
 	--no-deps) DEPS=0 ;;
@@ -86,27 +106,33 @@ done
 if [ "$QUICK" = 1 ]; then
 	: "${MIN_TIME:=0.01}"
 	: "${REPS:=1}"
+	: "${OVER_SEC:=0.05}"
 	if [ -z "$THREADS" ]; then
 		THREADS=1
 		[ "$NPROC" -gt 1 ] && THREADS="1,$NPROC"
 	fi
 else
-	: "${MIN_TIME:=0.4}"
-	: "${REPS:=3}"
+	: "${MIN_TIME:=0.2}"
+	: "${REPS:=5}"
 	if [ -z "$THREADS" ]; then
-		THREADS=""
 		t=1
 		while [ "$t" -lt "$NPROC" ]; do THREADS="$THREADS$t,"; t=$((t * 2)); done
 		THREADS="$THREADS$NPROC"
 	fi
 fi
-: "${OVERSUB_THREADS:=16}"
+: "${OVER8:=10,16,64}"
+: "${OVER64:=128}"
+: "${OVER_SEC:=0.5}"
+case "$REPS" in '' | *[!0-9]* | 0) echo "bench.sh: bad --repetitions '$REPS'" >&2; exit 2 ;; esac
+WL=""
 for wl in $WORKLOADS; do
 	case "$wl" in
-	pair | burst1 | burst16 | burst64 | xthread | work | oversub) ;;
+	pair | burst1 | burst16 | burst64 | xthread | work | oversub8 | oversub64) WL="$WL $wl" ;;
+	oversub) WL="$WL oversub8 oversub64" ;;
 	*) echo "bench.sh: unknown workload '$wl'" >&2; exit 2 ;;
 	esac
 done
+WORKLOADS="${WL# }"
 
 if [ -t 1 ]; then B=$'\033[1m' N=$'\033[0m'; else B="" N=""; fi
 log() { printf '%s[bench %s]%s %s\n' "$B" "$(date +%H:%M:%S)" "$N" "$*"; }
@@ -114,7 +140,7 @@ die() { echo "bench.sh: $*" >&2; exit 1; }
 
 # ---- 1. dependencies --------------------------------------------------------
 if [ "$DEPS" = 1 ]; then
-	bash "$(dirname "$0")/deps.sh" bench || die "could not install the dependencies"
+	bash "$ROOT/scripts/deps.sh" bench || die "could not install the dependencies"
 fi
 
 # ---- 2. build ---------------------------------------------------------------
@@ -124,6 +150,7 @@ cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release \
 	-DLFPOOL_BUILD_BENCH=ON -DLFPOOL_BUILD_TESTS=OFF -DLFPOOL_BUILD_STRESS=OFF \
 	-DLFPOOL_BENCH_INJECT_SLOWDOWN=0 >"$BUILD_DIR/configure.log" 2>&1 ||
 	{ cat "$BUILD_DIR/configure.log" >&2; die "cmake configure failed"; }
+grep -h "lfpool bench:" "$BUILD_DIR/configure.log" | sed 's/^-- /    /' || true
 log "building lfpool_bench"
 cmake --build "$BUILD_DIR" --target lfpool_bench -j "$NPROC" >"$BUILD_DIR/build.log" 2>&1 ||
 	{ tail -50 "$BUILD_DIR/build.log" >&2; die "build failed (log: $BUILD_DIR/build.log)"; }
@@ -138,8 +165,70 @@ fi
 case "$MACHINE" in */* | .* | "") die "bad machine name '$MACHINE'" ;; esac
 OUT="$ROOT/results/$MACHINE"
 mkdir -p "$OUT"
-rm -f "$OUT"/bench_*.json "$OUT"/*.png
-log "results -> results/$MACHINE/"
+rm -f "$OUT"/bench_*.json "$OUT"/*.png "$OUT"/runs.jsonl "$OUT"/*.csv "$OUT"/README.md
+RUNS="$OUT/runs.jsonl"
+CONSOLE="$BUILD_DIR/bench-console.log"
+: >"$CONSOLE"
+log "results -> results/$MACHINE/ (console output: $CONSOLE)"
+
+# The same calibrated work for every process of the sweep.
+WORK_ARGS=()
+[ -z "$WORK_NS" ] || WORK_ARGS+=(--lfpool_work_ns="$WORK_NS")
+[ -z "$OVER_WORK_NS" ] || WORK_ARGS+=(--lfpool_oversub_work_ns="$OVER_WORK_NS")
+CAL="$("$BENCH" "${WORK_ARGS[@]}" --lfpool_calibrate)" || die "calibration failed"
+WORK_ITERS="$(echo "$CAL" | sed -n 's/.*work_iters=\([0-9]*\).*/\1/p')"
+OVER_ITERS="$(echo "$CAL" | sed -n 's/.*oversub_iters=\([0-9]*\).*/\1/p')"
+if [ -z "$WORK_ITERS" ] || [ -z "$OVER_ITERS" ]; then die "bad calibration output: $CAL"; fi
+
+COMMON=(--lfpool_threads="$THREADS" --lfpool_oversub8_threads="$OVER8"
+	--lfpool_oversub64_threads="$OVER64" --lfpool_oversub_seconds="$OVER_SEC"
+	--lfpool_work_iters="$WORK_ITERS" --lfpool_oversub_iters="$OVER_ITERS"
+	"${WORK_ARGS[@]}")
+
+# Allocators for the LD_PRELOAD rows: label and shared object.
+declare -A ALLOC_SO=()
+ALLOC_LABELS=()
+if [ "$ALLOC" = 1 ]; then
+	for pair in mimalloc:libmimalloc.so.2 jemalloc:libjemalloc.so.2 tcmalloc:libtcmalloc_minimal.so.4; do
+		label="${pair%%:*}"
+		so="${pair#*:}"
+		path="$(ldconfig -p 2>/dev/null | awk -v so="$so" '$1 == so && !p { p = $NF } END { if (p) print p }')"
+		if [ -z "$path" ]; then
+			for d in /usr/lib/"$(cc -print-multiarch 2>/dev/null)" /usr/lib64 /usr/lib /usr/local/lib; do
+				[ -e "$d/$so" ] && { path="$d/$so"; break; }
+			done
+		fi
+		if [ -n "$path" ]; then
+			ALLOC_SO[$label]="$path"
+			ALLOC_LABELS+=("$label")
+		else
+			log "skipping $label: $so not found"
+		fi
+	done
+fi
+
+# Competitors per workload, in the binary's registration order.
+LIST="$("$BENCH" "${COMMON[@]}" --benchmark_list_tests=true 2>"$BUILD_DIR/skipped.log")" ||
+	die "lfpool_bench --benchmark_list_tests failed"
+declare -A WL_IMPLS=()
+for wl in $WORKLOADS; do
+	impls="$(echo "$LIST" | awk -F/ -v w="$wl" '$2 == w && !seen[$1]++ { print $1 }' | tr '\n' ' ')"
+	if [ -n "$IMPLS" ]; then
+		keep=""
+		for i in $impls; do
+			case " lfpool $IMPLS " in *" $i "*) keep="$keep $i" ;; esac
+		done
+		impls="$keep"
+	fi
+	case " $impls " in
+	*" malloc "*) for a in "${ALLOC_LABELS[@]}"; do
+		[ -z "$IMPLS" ] || case " $IMPLS " in *" $a "*) ;; *) continue ;; esac
+		impls="$impls $a"
+	done ;;
+	esac
+	read -r -a arr <<<"$impls"
+	WL_IMPLS[$wl]="${arr[*]}"
+done
 
 {
 	echo "machine: $MACHINE"
@@ -155,75 +244,77 @@ log "results -> results/$MACHINE/"
 	echo "cmake: $(cmake --version | sed -n 1p)"
 	if command -v dpkg-query >/dev/null 2>&1; then
 		echo "packages: $(dpkg-query -W -f='${Package} ${Version}, ' libbenchmark-dev libck-dev \
-			libmimalloc2.0 libjemalloc2 libtcmalloc-minimal4 libc6 2>/dev/null | sed 's/, $//')"
+			libdpdk-dev libmimalloc2.0 libjemalloc2 libtcmalloc-minimal4 libc6 2>/dev/null | sed 's/, $//')"
 	fi
 	rev="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "no commit")"
-	dirty="$(git -C "$ROOT" status --porcelain -- lib 2>/dev/null | sed -n 1p || true)"
-	echo "lfpool: $rev${dirty:+ (lib/ has uncommitted changes)}"
-	echo "settings: threads=$THREADS oversub_threads=$OVERSUB_THREADS min_time=${MIN_TIME}s repetitions=$REPS work_ns=${WORK_NS:-300}"
+	dirty="$(git -C "$ROOT" status --porcelain -- lib bench 2>/dev/null | sed -n 1p || true)"
+	echo "lfpool: $rev${dirty:+ (lib/ or bench/ has uncommitted changes)}"
+	echo "settings: threads=$THREADS oversub8_threads=$OVER8 oversub64_threads=$OVER64" \
+		"min_time=${MIN_TIME}s oversub_seconds=${OVER_SEC}s repetitions=$REPS" \
+		"work_iters=$WORK_ITERS (${WORK_NS:-300} ns) oversub_iters=$OVER_ITERS (${OVER_WORK_NS:-1000} ns)"
+	echo "order: each repetition runs every workload; per workload one process per competitor," \
+		"start rotated by one per repetition and per workload"
+	for wl in $WORKLOADS; do echo "competitors $wl: ${WL_IMPLS[$wl]}"; done
+	sed 's/^/skipped: /' "$BUILD_DIR/skipped.log"
 	echo "command: scripts/bench.sh${ORIG_ARGS:+ $ORIG_ARGS}"
-	# Other work on the machine skews the multi-thread rows: record the load.
 	[ -r /proc/loadavg ] && echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$OUT/machine.txt"
 
 # ---- 4. runs ----------------------------------------------------------------
-COMMON=(--lfpool_threads="$THREADS" --lfpool_oversub_threads="$OVERSUB_THREADS"
-	--benchmark_min_time="$MIN_TIME" --benchmark_repetitions="$REPS"
-	--benchmark_report_aggregates_only=false --benchmark_out_format=json)
-# Repetitions of different benchmarks run in random order, so that a slow
-# phase of the machine does not land on one implementation only.
-if [ "$REPS" -gt 1 ]; then
-	COMMON+=(--benchmark_display_aggregates_only=true --benchmark_enable_random_interleaving=true)
-fi
-if [ -n "$WORK_NS" ]; then COMMON+=(--lfpool_work_ns="$WORK_NS"); fi
+# run_one REP WORKLOAD IMPL: one process, one competitor, one workload.
+FAILED=()
+TMP="$(mktemp "${TMPDIR:-/tmp}/lfpool-bench.XXXXXX")"
+trap 'rm -f "$TMP"' EXIT
+run_one() {
+	local rep="$1" wl="$2" impl="$3" env=() rc=0
+	if [ -n "${ALLOC_SO[$impl]:-}" ]; then
+		env=(LD_PRELOAD="${ALLOC_SO[$impl]}" LFPOOL_BENCH_ALLOC_LABEL="$impl")
+	fi
+	echo "=== rep $rep $impl/$wl" >>"$CONSOLE"
+	env "${env[@]}" "$BENCH" "${COMMON[@]}" --benchmark_min_time="$MIN_TIME" \
+		--benchmark_repetitions=1 --benchmark_filter="^$impl/$wl/" \
+		--benchmark_context=lfpool_rep="$rep" --benchmark_out="$TMP" \
+		--benchmark_out_format=json >>"$CONSOLE" 2>&1 || rc=$?
+	if [ "$rc" != 0 ]; then
+		case "$impl" in
+		lfpool*) tail -20 "$CONSOLE" >&2; die "lfpool_bench failed on $impl/$wl (rep $rep)" ;;
+		esac
+		log "  $impl/$wl failed (exit $rc, rep $rep): see $CONSOLE; going on without it"
+		FAILED+=("$impl/$wl rep $rep (exit $rc)")
+		return 0
+	fi
+	# One Google Benchmark JSON document per line (its strings hold no raw
+	# newlines).
+	tr -d '\n' <"$TMP" >>"$RUNS"
+	echo >>"$RUNS"
+}
 
-# Allocators for the LD_PRELOAD rows: label and shared object.
-ALLOCS=()
-if [ "$ALLOC" = 1 ]; then
-	for pair in mimalloc:libmimalloc.so.2 jemalloc:libjemalloc.so.2 tcmalloc:libtcmalloc_minimal.so.4; do
-		label="${pair%%:*}"
-		so="${pair#*:}"
-		path="$(ldconfig -p 2>/dev/null | awk -v so="$so" '$1 == so && !p { p = $NF } END { if (p) print p }')"
-		if [ -z "$path" ]; then
-			for d in /usr/lib/"$(cc -print-multiarch 2>/dev/null)" /usr/lib64 /usr/lib /usr/local/lib; do
-				[ -e "$d/$so" ] && { path="$d/$so"; break; }
-			done
-		fi
-		if [ -n "$path" ]; then ALLOCS+=("$label:$path"); else log "skipping $label: $so not found"; fi
-	done
-fi
-
-NWL=$(echo "$WORKLOADS" | wc -w)
-TOTAL=$((NWL + ${#ALLOCS[@]}))
-STEP=0
 START=$SECONDS
-for wl in $WORKLOADS; do
-	STEP=$((STEP + 1))
-	thr="$THREADS"
-	[ "$wl" != oversub ] || thr="$OVERSUB_THREADS"
-	log "[$STEP/$TOTAL] workload $wl (threads $thr; elapsed $((SECONDS - START))s)"
-	"$BENCH" "${COMMON[@]}" --benchmark_filter="^[^/]+/$wl/" \
-		--benchmark_out="$OUT/bench_$wl.json" || die "lfpool_bench failed on $wl"
+for ((rep = 1; rep <= REPS; rep++)); do
+	wi=0
+	for wl in $WORKLOADS; do
+		read -r -a list <<<"${WL_IMPLS[$wl]}"
+		n=${#list[@]}
+		[ "$n" -gt 0 ] || continue
+		off=$(((rep - 1 + wi) % n))
+		order=()
+		for ((k = 0; k < n; k++)); do order+=("${list[$(((off + k) % n))]}"); done
+		log "[rep $rep/$REPS] $wl: ${order[*]} (elapsed $((SECONDS - START))s)"
+		for impl in "${order[@]}"; do run_one "$rep" "$wl" "$impl"; done
+		wi=$((wi + 1))
+	done
 done
 
-# The malloc rows under other allocators: same binary, LD_PRELOAD, renamed rows.
-ALLOC_WL="$(echo "$WORKLOADS" | tr ' ' '\n' | grep -vx oversub | paste -sd'|' || true)"
-for a in "${ALLOCS[@]}"; do
-	label="${a%%:*}"
-	path="${a#*:}"
-	STEP=$((STEP + 1))
-	[ -n "$ALLOC_WL" ] || break
-	log "[$STEP/$TOTAL] allocator rows: $label ($path)"
-	LD_PRELOAD="$path" LFPOOL_BENCH_ALLOC_LABEL="$label" "$BENCH" "${COMMON[@]}" \
-		--benchmark_filter="^$label/($ALLOC_WL)/" \
-		--benchmark_out="$OUT/bench_alloc_$label.json" || die "$label run failed"
-done
-
-if [ -r /proc/loadavg ]; then
-	echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg) (includes this run's threads)" >>"$OUT/machine.txt"
-fi
+{
+	[ -r /proc/loadavg ] && echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg) (includes this run's threads)"
+	for f in "${FAILED[@]}"; do echo "failed: $f"; done
+	echo "duration: $((SECONDS - START)) s"
+} >>"$OUT/machine.txt"
+[ -s "$RUNS" ] || die "no results"
 
 # ---- 5. merge, tables, plots ------------------------------------------------
+# The first Python that has matplotlib (Debian's python3-matplotlib is for
+# /usr/bin/python3, which another python3 on PATH may shadow).
 PY=""
 for p in python3 /usr/bin/python3; do
 	if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import matplotlib' 2>/dev/null; then
@@ -235,8 +326,8 @@ PLOT_ARGS=()
 if [ -z "$PY" ]; then
 	PY=python3
 	PLOT_ARGS+=(--no-plots)
-	log "matplotlib not found: writing CSV and Markdown only"
+	[ "$PLOTS" = 0 ] || log "matplotlib not found: writing CSV and Markdown only"
 fi
 [ "$PLOTS" = 1 ] || PLOT_ARGS+=(--no-plots)
-"$PY" "$ROOT/scripts/plot_results.py" "$OUT" --machine "$MACHINE" "${PLOT_ARGS[@]}"
+"$PY" "$ROOT/scripts/plot_results.py" "$OUT" --machine "$MACHINE" --print "${PLOT_ARGS[@]}"
 log "done in $((SECONDS - START))s: results/$MACHINE/README.md"

@@ -9,7 +9,7 @@ for job in "$@"; do
 	test) pkgs+=(libcriterion-dev clang libclang-rt-14-dev) ;;
 	stress) pkgs+=(clang libclang-rt-14-dev) ;;
 	bench) pkgs+=(libbenchmark-dev python3 python3-matplotlib valgrind
-		libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev) ;;
+		libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev dpdk-dev) ;;
 	examples) pkgs+=(libsqlite3-dev libpq-dev postgresql) ;;
 	*) echo "deps.sh: unknown job '$job'" >&2; exit 2 ;;
 	esac
