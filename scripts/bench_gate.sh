@@ -169,6 +169,21 @@ if [ -n "$MISSING" ]; then
 	[ -z "$MISSING" ] || die "still missing after installing: $MISSING"
 fi
 
+# The files compared against must exist before anything is built.
+budget_value() { sed -n "s/^$1=\([0-9.]*\).*/\1/p" "$BUDGET" | sed -n 1p; }
+if [ "$UPDATE" = 0 ]; then
+	if [ "$DO_TIMING" = 1 ]; then
+		[ -r "$BASELINE" ] || die "no baseline $(rel "$BASELINE") (run with --update-baseline)"
+	fi
+	if [ "$DO_ICOUNT" = 1 ]; then
+		[ -r "$BUDGET" ] || die "no budget file $(rel "$BUDGET") (run with --update-baseline)"
+		for key in per_pair bulk16_per_object; do
+			[ -n "$(budget_value "budget_$key")" ] ||
+				die "no budget_$key= line in $(rel "$BUDGET") (rerun with --update-baseline)"
+		done
+	fi
+fi
+
 # ---- build --------------------------------------------------------------------------
 if [ "$INJECT" != 0 ]; then
 	[ "$UPDATE" = 0 ] || die "refusing to write a baseline from an injected-slowdown build"
@@ -243,7 +258,6 @@ measure() {
 }
 
 ceil_pct() { awk -v p="$1" -v h="$2" 'BEGIN { b = p * (1 + h / 100); printf "%d", (b == int(b)) ? b : int(b) + 1 }'; }
-budget_value() { sed -n "s/^$1=\([0-9.]*\).*/\1/p" "$BUDGET" | sed -n 1p; }
 
 # check NAME MEASURED KEY UNIT: compares with the budget file's lines
 check_budget() {
@@ -262,13 +276,6 @@ check_budget() {
 }
 
 if [ "$DO_ICOUNT" = 1 ]; then
-	if [ "$UPDATE" = 0 ]; then
-		[ -r "$BUDGET" ] || die "no budget file $(rel "$BUDGET") (run with --update-baseline)"
-		for key in per_pair bulk16_per_object; do
-			[ -n "$(budget_value "budget_$key")" ] ||
-				die "no budget_$key= line in $(rel "$BUDGET") (rerun with --update-baseline)"
-		done
-	fi
 	measure acquire pair
 	PAIR_PER="$PER" PAIR_TOTALS="$TOTALS" PAIR_BREAKDOWN="$BREAKDOWN"
 	measure bulk16 bulk16
@@ -340,7 +347,6 @@ if [ "$DO_TIMING" = 1 ]; then
 		log "wrote $(rel "$BASELINE")"
 		SUMMARY+=("timing: baseline written to $(rel "$BASELINE")")
 	else
-		[ -r "$BASELINE" ] || die "no baseline $(rel "$BASELINE") (run with --update-baseline)"
 		CMP=(python3 "$ROOT/scripts/compare_bench.py" "$(rel "$BASELINE")" "$(rel "$OUT/bench_smoke.json")")
 		rc=0
 		"${CMP[@]}" --rerun-filter-out "$OUT/rerun_filter.txt" >"$OUT/compare.txt" 2>&1 || rc=$?
