@@ -219,15 +219,15 @@ STATUS=0
 SUMMARY=()
 
 # ---- 1. instruction counts --------------------------------------------------------------
-callgrind_total() { # PAIRS MODE OUTFILE -> prints the Ir total
+callgrind_total() { # PAIRS MODE OUTFILE -> sets CG_TOTAL (the Ir total)
 	valgrind --tool=callgrind --callgrind-out-file="$3" \
 		"$BUILD_DIR/bench/$ICOUNT_BIN" "$1" "$2" >"$3.stdout" 2>"$3.stderr" ||
 		{ tail -20 "$3.stderr" >&2; die "valgrind run failed: $ICOUNT_BIN $1 $2"; }
 	local lm
 	lm="$(sed -n 's/.* loop_misses=\([0-9]*\).*/\1/p' "$3.stdout")"
 	[ "$lm" = 0 ] ||
-		log "warning: $2: the measured loop missed the cache (${lm:-?} misses): not the cache-hit figure" >&2
-	sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$3.stderr"
+		log "warning: $2: the measured loop missed the cache (${lm:-?} misses): not the cache-hit figure"
+	CG_TOTAL="$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$3.stderr")"
 }
 
 # Per-function instructions per object (informational): difference of the
@@ -247,8 +247,10 @@ breakdown() {
 measure() {
 	local i1 i2
 	log "instruction count ($2): $ICOUNT_BIN N $1, N = $PAIRS and $((2 * PAIRS)) objects, under callgrind"
-	i1="$(callgrind_total "$PAIRS" "$1" "$OUT/cg.$1.1")"
-	i2="$(callgrind_total "$((2 * PAIRS))" "$1" "$OUT/cg.$1.2")"
+	callgrind_total "$PAIRS" "$1" "$OUT/cg.$1.1"
+	i1="$CG_TOTAL"
+	callgrind_total "$((2 * PAIRS))" "$1" "$OUT/cg.$1.2"
+	i2="$CG_TOTAL"
 	[ -n "$i1" ] && [ -n "$i2" ] || die "could not read the callgrind totals ($(rel "$OUT")/cg.$1.*)"
 	PER="$(awk -v a="$i1" -v b="$i2" -v n="$PAIRS" 'BEGIN { printf "%.1f", (b - a) / n }')"
 	TOTALS="$i1,$i2"
