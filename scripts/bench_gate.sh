@@ -127,6 +127,12 @@ if [ "$UPDATE" = 1 ] && { [ "$DO_TIMING" = 0 ] || [ "$DO_ICOUNT" = 0 ]; }; then
 	die "--update-baseline measures everything: drop --skip-timing/--skip-icount"
 fi
 
+# Paths given relative to the caller's directory stay valid after the cd.
+absolute() { case "$1" in /* | '') printf '%s' "$1" ;; *) printf '%s/%s' "$PWD" "$1" ;; esac; }
+BASELINE="$(absolute "$BASELINE")"
+BUDGET="$(absolute "$BUDGET")"
+BUILD_DIR="$(absolute "$BUILD_DIR")"
+OUT="$(absolute "$OUT")"
 cd "$ROOT"
 log() { printf '[gate] %s\n' "$*"; }
 rel() { case "$1" in "$ROOT"/*) printf '%s' "${1#"$ROOT"/}" ;; *) printf '%s' "$1" ;; esac; }
