@@ -208,10 +208,12 @@ static void write_results(const struct demo *d, const struct phase *ph, int n)
 		     "connections_opened\n");
 	fprintf(md, "# %s: pooled vs connect-per-query\n\n", d->ops->name);
 	fprintf(md,
-		"Produced by `examples/%s_pool` (%d threads x %d queries, "
+		"Produced by `%s` (`examples/%s.c`, run by "
+		"`scripts/examples.sh`; %d threads x %d queries, "
 		"pool capacity %d)%s%s.\n\n",
-		d->ops->program, o->threads, o->queries, o->capacity,
-		o->machine ? " on " : "", o->machine ? o->machine : "");
+		d->ops->program, d->ops->program, o->threads, o->queries,
+		o->capacity, o->machine ? " on " : "",
+		o->machine ? o->machine : "");
 	fprintf(md, "| mode | queries ok | failed | seconds | queries/s | mean "
 		    "ms | p50 ms | p99 ms | connections opened |\n");
 	fprintf(md, "|---|---|---|---|---|---|---|---|---|\n");
