@@ -11,12 +11,24 @@ lfp_err lfp_acquire_bulk(lfp_pool *p, void **objs, size_t n)
 	if (!p || (!objs && n))
 		return LFP_EINVAL;
 	struct lfp__cache *c = lfp__tls_cache;
-	if (LFP_LIKELY(LFP_LD(c->acq_key) == p && n <= c->cap &&
-		       lfp__cache_take(c, objs, (uint32_t)n))) {
-		lfp__count(&c->n_hit, n);
-		for (size_t i = 0; i < n; i++)
-			lfp_gen_to_acquired(objs[i]);
-		return LFP_OK;
+	if (LFP_LIKELY(LFP_LD(c->acq_key) == p && n <= c->cap)) {
+		/* lfp__cache_take's protocol, copying and marking in one loop.
+		 */
+		uint32_t b = LFP_LD(c->bottom) - (uint32_t)n;
+		LFP_ST(c->bottom, b);
+		lfp_light_fence();
+		uint32_t t = LFP_LD(c->top);
+		if (LFP_LIKELY((int32_t)(b - t) >= 0)) {
+			void **src = lfp__objs(c) + b;
+			for (size_t i = 0; i < n; i++) {
+				void *o = src[i];
+				objs[i] = o;
+				lfp_gen_to_acquired(o);
+			}
+			lfp__count(&c->n_hit, n);
+			return LFP_OK;
+		}
+		LFP_ST(c->bottom, b + (uint32_t)n); /* undo: slow path */
 	}
 	for (size_t i = 0; i < n; i++) {
 		lfp_err err = lfp__acquire_slow(p, &objs[i], 0);
@@ -36,22 +48,39 @@ lfp_err lfp_release_bulk(lfp_pool *p, void *const *objs, size_t n)
 		return LFP_EINVAL;
 	struct lfp__cache *c = lfp__tls_cache;
 	size_t i = 0;
-	if (LFP_LD(c->rel_key) == p && n <= c->cap) {
-		/* Check and mark idle one by one (a duplicate in the batch
-		 * then fails its check), then push them all at once. */
-		for (uint64_t g; i < n; i++) {
-			if (lfp_object_check(p, objs[i], &g) != LFP_OK)
+	uint32_t b = LFP_LD(c->bottom);
+	if (LFP_LD(c->rel_key) == p && n <= c->cap - b) {
+		/* Check, mark idle and copy one by one (a duplicate in the
+		 * batch then fails its check); publish them all at once. The
+		 * slot arithmetic lives in locals: the generation stores could
+		 * otherwise alias it. */
+		const uint64_t base = p->pub.obj_base, inv = p->pub.inv_odd;
+		const uint64_t slots = p->pub.capacity;
+		const unsigned sh = p->pub.shift;
+		void **dst = lfp__objs(c) + b;
+		for (; i < n; i++) {
+			void *o = objs[i];
+			uint64_t x = ((uint64_t)(uintptr_t)o - base) * inv;
+			x = (x >> sh) | (x << ((64 - sh) & 63));
+			if (LFP_UNLIKELY(x >= slots))
 				break;
-			lfp_gen_to_idle(objs[i], g);
+			uint64_t g = lfp_gen_load(o);
+			if (LFP_UNLIKELY(!lfp_gen_is_acquired(g)))
+				break;
+			lfp_gen_store(o, g + 1);
+			dst[i] = o;
 		}
-		if (i == n && lfp__cache_put(c, objs, (uint32_t)n)) {
+		if (LFP_LIKELY(i == n)) {
+			/* Release: the objects and their idle generations. */
+			LFP_STR(c->bottom, b + (uint32_t)n);
 			lfp__count(&c->n_put, n);
 			lfp_light_fence(); /* Dekker pair 2 */
 			if (LFP_UNLIKELY(lfp_pool_waiters(p)))
 				return lfp__release_waiters(p);
 			return LFP_OK;
 		}
-		for (size_t j = 0; j < i; j++) /* already idle */
+		/* objs[0..i) are idle already (never published here). */
+		for (size_t j = 0; j < i; j++)
 			lfp_release_idle(p, lfp_tcache_of(c), objs[j]);
 	}
 	lfp_err first = LFP_OK;

@@ -10,8 +10,14 @@
 
 #define LFP_CACHE_DEFAULT_MAX 64u
 
-/* The default per-thread cache: up to 64 objects, but small enough that
- * all threads' caches together hold about half of a small pool. */
+/*
+ * The default per-thread cache (LFP_CACHE_DEFAULT), adaptive: about half
+ * of the pool spread over the CPUs' caches, capacity / (2 * CPUs), at most
+ * 64 and at least 2 (1 for a pool of 1 or 2). A small pool still keeps a
+ * thread's object at hand between its release and its next acquire; when
+ * threads wait, releases move cached objects to them (no object is
+ * stranded), so a small pool never loses objects to caches.
+ */
 static uint32_t default_cache_size(uint64_t capacity)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -20,7 +26,8 @@ static uint32_t default_cache_size(uint64_t capacity)
 	uint64_t c = capacity / (2 * (uint64_t)ncpu);
 	if (c > LFP_CACHE_DEFAULT_MAX)
 		c = LFP_CACHE_DEFAULT_MAX;
-	return c < 2 ? 0 : (uint32_t)c;
+	uint64_t floor = capacity > 2 ? 2 : 1;
+	return (uint32_t)(c < floor ? floor : c);
 }
 
 /* The size of lfp_config in 0.1, the smallest accepted. */
