@@ -98,7 +98,7 @@ __attribute__((noinline)) static void run_bulk(lfp_pool *p, long n)
 
 static unsigned long long misses(lfp_pool *p)
 {
-	lfp_stats st;
+	lfp_stats st = LFP_STATS_INIT;
 	lfp_err e = lfp_get_stats(p, &st);
 	if (e != LFP_OK)
 		fail("lfp_get_stats", e);
@@ -156,7 +156,7 @@ int main(int argc, char **argv)
 	}
 	unsigned long long loop_misses = misses(p) - before;
 
-	lfp_stats st;
+	lfp_stats st = LFP_STATS_INIT;
 	if (lfp_destroy(p, &st) != LFP_OK)
 		return 1;
 	printf("mode=%s pairs=%ld acquires=%llu cache_hits=%llu "

@@ -269,7 +269,7 @@ int demo_run(const struct db_ops *ops, void *ctx, const struct demo_opts *o)
 			      {.mode = "connect-per-query"}};
 	int not_recovered, fail = 0;
 	run_phase(&d, &ph[0], &not_recovered);
-	lfp_stats st;
+	lfp_stats st = LFP_STATS_INIT;
 	lfp_get_stats(d.pool, &st);
 	ph[0].opened = (long)st.creates;
 	printf("%s pooled: %ld queries ok, %ld failed in %.3f s; %lu "

@@ -190,7 +190,7 @@ static void watchdog_fire(const char *why)
 	for (int i = 0; i < ST_WATCH_MAX; i++) {
 		if (!watch_pools[i])
 			continue;
-		lfp_stats s;
+		lfp_stats s = LFP_STATS_INIT;
 		lfp_get_stats(watch_pools[i], &s);
 		dump_stats(watch_labels[i], &s);
 	}

@@ -36,7 +36,7 @@ static _Atomic uint64_t trim_evicted, trim_calls;
 
 static void check_live(const char *where)
 {
-	lfp_stats s;
+	lfp_stats s = LFP_STATS_INIT;
 	lfp_get_stats(pool, &s);
 	if (s.live < MIN_IDLE || s.live > s.capacity)
 		st_violation("%s: live=%" PRIu64 " outside [min_idle %d, "
@@ -97,7 +97,7 @@ static void check_all(worker *ws, int n, const char *label)
 	for (int i = 0; i < n; i++)
 		st_counts_add(&sum, &ws[i].c);
 	st_check_quiescent(pool, fac, 0, &sum, label);
-	lfp_stats s;
+	lfp_stats s = LFP_STATS_INIT;
 	lfp_get_stats(pool, &s);
 	if (s.evictions != s.destroys)
 		st_violation("%s: evictions %" PRIu64 " != destroys %" PRIu64
@@ -153,7 +153,7 @@ int main(int argc, char **argv)
 	uint64_t ev = 0;
 	lfp_trim(pool, 0, &ev);
 	atomic_fetch_add(&trim_evicted, ev);
-	lfp_stats s;
+	lfp_stats s = LFP_STATS_INIT;
 	lfp_get_stats(pool, &s);
 	if (s.live != MIN_IDLE)
 		st_violation(

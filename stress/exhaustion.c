@@ -213,7 +213,7 @@ int main(int argc, char **argv)
 	stash();
 	check_all(ws, n, &mine, "objects parked in live threads' caches");
 	stash();
-	lfp_stats s;
+	lfp_stats s = LFP_STATS_INIT;
 	lfp_get_stats(pool, &s);
 	/* Destroy while the parkers are alive (and hold cached objects). */
 	st_finish_pool(pool, fac, 0, "final");

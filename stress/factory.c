@@ -305,7 +305,7 @@ static void check_no_live_rejected(st_factory *f, const char *label)
 void st_check_quiescent(lfp_pool *p, st_factory *f, uint64_t held,
 			const st_counts *c, const char *label)
 {
-	lfp_stats s;
+	lfp_stats s = LFP_STATS_INIT;
 	st_tick();
 	if (lfp_get_stats(p, &s) != LFP_OK) {
 		st_violation("%s: lfp_get_stats failed", label);
@@ -360,7 +360,7 @@ void st_check_quiescent(lfp_pool *p, st_factory *f, uint64_t held,
 
 uint64_t st_check_all_acquirable(lfp_pool *p, st_factory *f, const char *label)
 {
-	lfp_stats s;
+	lfp_stats s = LFP_STATS_INIT;
 	lfp_get_stats(p, &s);
 	uint64_t cap = s.capacity, got = 0, me = st_thread_tag();
 	void **objs = calloc(cap, sizeof(void *));
@@ -374,7 +374,7 @@ uint64_t st_check_all_acquirable(lfp_pool *p, st_factory *f, const char *label)
 		st_claim(f, objs[got], me, label);
 	}
 	if (got < cap) {
-		lfp_stats now;
+		lfp_stats now = LFP_STATS_INIT;
 		lfp_get_stats(p, &now);
 		st_violation("%s: only %" PRIu64 " of %" PRIu64
 			     " objects acquirable at a quiescent point (%s; "
@@ -400,7 +400,7 @@ void st_finish_pool(lfp_pool *p, st_factory *f, uint64_t held,
 {
 	uint64_t created = atomic_load(&f->created);
 	uint64_t destroyed = atomic_load(&f->destroyed);
-	lfp_stats fin;
+	lfp_stats fin = LFP_STATS_INIT;
 	st_unwatch_pool(p);
 	atomic_store(&final_destroy, 1);
 	lfp_err err = lfp_destroy(p, &fin);

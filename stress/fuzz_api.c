@@ -159,7 +159,7 @@ static void f_destroy(void *ctx, void *obj)
 
 static void check_model(fpool *m)
 {
-	lfp_stats s;
+	lfp_stats s = LFP_STATS_INIT;
 	CHECK(lfp_get_stats(m->p, &s) == LFP_OK, "stats");
 	CHECK(s.in_use == m->nheld, "in_use vs held %zu", m->nheld);
 	CHECK(s.live == m->nalive, "live vs model %zu", m->nalive);
@@ -222,7 +222,7 @@ static lfp_err expect_acquire(fpool *m, lfp_err when_full)
 
 static uint64_t evictions_of(fpool *m)
 {
-	lfp_stats s;
+	lfp_stats s = LFP_STATS_INIT;
 	lfp_get_stats(m->p, &s);
 	return s.evictions;
 }
@@ -245,7 +245,7 @@ static void op_acquire(fpool *m, int kind)
 			return; /* would block forever */
 		got = lfp_acquire(m->p, &obj);
 	}
-	lfp_stats s;
+	lfp_stats s = LFP_STATS_INIT;
 	lfp_get_stats(m->p, &s);
 	/* A slow path may run an eviction pass first (max_idle_ns): then
 	 * the idle objects counted on are gone and a failing create() is
@@ -512,7 +512,7 @@ static void pool_open(fpool *m)
 
 static void pool_close(fpool *m)
 {
-	lfp_stats fin;
+	lfp_stats fin = LFP_STATS_INIT;
 	if (!m->p)
 		return;
 	m->final = 1;
@@ -528,7 +528,7 @@ static void pool_close(fpool *m)
 
 static void op_misc(fpool *m, uint8_t what)
 {
-	lfp_stats s;
+	lfp_stats s = LFP_STATS_INIT;
 	void *obj;
 	/* clang-format off */
 	switch (what % 8) {

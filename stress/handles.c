@@ -202,7 +202,7 @@ int main(int argc, char **argv)
 				     ") handed out twice",
 				     all[i].slot, all[i].gen);
 	free(all);
-	lfp_stats s;
+	lfp_stats s = LFP_STATS_INIT;
 	lfp_get_stats(pool, &s);
 	st_add_ops(sum.acquires + sum.releases);
 	st_finish_pool(pool, fac, 0, "final");

@@ -268,7 +268,7 @@ int main(int argc, char **argv)
 	}
 	st_add_ops(ops);
 	check_all(ws, o.threads, "after join");
-	lfp_stats s;
+	lfp_stats s = LFP_STATS_INIT;
 	lfp_get_stats(pool, &s);
 	st_finish_pool(pool, fac, 0, "final");
 	st_factory_free(fac);

@@ -128,6 +128,7 @@ int main(int argc, char **argv)
 	for (int k = 0; k < NPOOLS; k++) {
 		for (int i = 0; i < n; i++)
 			ops += ws[i].c[k].acquires + ws[i].c[k].releases;
+		s[k] = (lfp_stats)LFP_STATS_INIT;
 		lfp_get_stats(pools[k], &s[k]);
 		st_finish_pool(pools[k], facs[k], 0, "final");
 		st_factory_free(facs[k]);

@@ -96,7 +96,7 @@ Test(abi, exported_and_inline_calls_agree)
 	cr_assert_eq(try_acq(p, NULL), LFP_EINVAL);
 	int local;
 	cr_assert_eq(rel(p, &local), LFP_EFOREIGN);
-	lfp_stats s;
+	lfp_stats s = LFP_STATS_INIT;
 	cr_assert_eq(lfp_get_stats(p, &s), LFP_OK);
 	cr_assert_eq(s.acquires, 2);
 	cr_assert_eq(s.releases, 2);
@@ -160,4 +160,56 @@ Test(abi, discard_errors_match_release)
 	cr_assert_eq(lfp_destroy(p, NULL), LFP_OK);
 	tu_assert_balanced(f);
 	free(f);
+}
+
+/* ------------------------------------------------------------ stats */
+
+Test(abi, stats_struct_size)
+{
+	lfp_config c = LFP_CONFIG_INIT;
+	c.object_size = 16;
+	c.capacity = 4;
+	lfp_pool *p;
+	cr_assert_eq(lfp_create(&c, &p), LFP_OK);
+	void *o;
+	cr_assert_eq(lfp_try_acquire(p, &o), LFP_OK);
+
+	lfp_stats s = LFP_STATS_INIT;
+	cr_assert_eq(s.struct_size, sizeof(lfp_stats));
+	cr_assert_eq(lfp_get_stats(p, &s), LFP_OK);
+	cr_assert_eq(s.acquires, 1);
+	cr_assert_eq(s.struct_size, sizeof(lfp_stats));
+
+	/* An older caller: only the fields up to `capacity`. */
+	union {
+		lfp_stats s;
+		unsigned char b[sizeof(lfp_stats)];
+	} old;
+	memset(&old, 0xee, sizeof(old));
+	size_t old_size = offsetof(lfp_stats, capacity) + sizeof(uint64_t);
+	old.s.struct_size = old_size;
+	cr_assert_eq(lfp_get_stats(p, &old.s), LFP_OK);
+	cr_assert_eq(old.s.acquires, 1);
+	cr_assert_eq(old.s.capacity, 4);
+	for (size_t i = old_size; i < sizeof(old); i++)
+		cr_assert_eq(old.b[i], 0xee,
+			     "byte %zu past struct_size written", i);
+
+	/* Too small, and a newer header with non-zero unknown bytes. */
+	lfp_stats bad = LFP_STATS_INIT;
+	bad.struct_size = sizeof(size_t) + 8;
+	cr_assert_eq(lfp_get_stats(p, &bad), LFP_EINVAL);
+	struct {
+		lfp_stats s;
+		uint64_t future[2];
+	} newer;
+	memset(&newer, 0, sizeof(newer));
+	newer.s.struct_size = sizeof(newer);
+	cr_assert_eq(lfp_get_stats(p, &newer.s), LFP_OK);
+	cr_assert_eq(newer.s.acquires, 1);
+	newer.future[1] = 7;
+	cr_assert_eq(lfp_get_stats(p, &newer.s), LFP_EINVAL);
+
+	cr_assert_eq(lfp_release(p, o), LFP_OK);
+	cr_assert_eq(lfp_destroy(p, NULL), LFP_OK);
 }

@@ -264,7 +264,7 @@ Test(acquire, null_arguments)
 	lfp_pool *p = tu_pool(&c);
 	void *o = NULL;
 	void *objs[2] = {0};
-	lfp_stats s;
+	lfp_stats s = LFP_STATS_INIT;
 	uint64_t ev = 0;
 
 	cr_assert_eq(lfp_try_acquire(NULL, &o), LFP_EINVAL);

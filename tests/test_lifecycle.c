@@ -42,8 +42,9 @@ ParameterizedTest(struct lc_param *lp, lifecycle, destroy_balances_creates,
 	for (size_t i = 1; i < n; i += 2)
 		cr_assert_eq(lfp_release(p, objs[i]), LFP_OK);
 
-	lfp_stats fin;
+	lfp_stats fin = LFP_STATS_INIT;
 	memset(&fin, 0, sizeof(fin));
+	fin.struct_size = sizeof(fin);
 	cr_assert_eq(lfp_destroy(p, &fin), LFP_OK);
 	tu_assert_consistent(&fin);
 	cr_assert_eq(fin.in_use, 0);
@@ -408,8 +409,9 @@ ParameterizedTest(uint32_t *cache, lifecycle, destroy_busy)
 	cr_assert_eq(lfp_acquire_bulk(p, o, 5), LFP_OK);
 	cr_assert_eq(lfp_release(p, o[1]), LFP_OK);
 	cr_assert_eq(lfp_release(p, o[3]), LFP_OK);
-	lfp_stats fin;
+	lfp_stats fin = LFP_STATS_INIT;
 	memset(&fin, 0, sizeof(fin));
+	fin.struct_size = sizeof(fin);
 	cr_assert_eq(lfp_destroy(p, &fin), LFP_EBUSY);
 	cr_assert_eq(fin.in_use, 3);
 	cr_assert_eq(fin.idle, 2);

@@ -189,7 +189,7 @@ static void run_survivor(int use_new)
 	tu_phase_wait(&sv.ph, 1);
 
 	/* The thread caches the old pool's objects: they are idle. */
-	lfp_stats fin;
+	lfp_stats fin = LFP_STATS_INIT;
 	cr_assert_eq(lfp_destroy(sv.old_pool, &fin), LFP_OK);
 	cr_assert_eq(fin.in_use, 0);
 	tu_assert_balanced(sv.f_old);
@@ -323,7 +323,7 @@ Test(multipool, long_lived_thread_outlives_many_pools, .timeout = 60)
 		ll.f = f;
 		tu_phase_set(&ll.to_worker, k);
 		tu_phase_wait(&ll.to_main, k);
-		lfp_stats fin;
+		lfp_stats fin = LFP_STATS_INIT;
 		cr_assert_eq(lfp_destroy(p, &fin), LFP_OK, "round %d", k);
 		cr_assert_eq(fin.in_use, 0);
 		cr_assert_eq(fin.acquires, 22);

@@ -269,6 +269,7 @@ Test(stats, final_stats_from_destroy)
 	cr_assert_eq(lfp_acquire_bulk(p, o, 2), LFP_OK);
 	lfp_stats before = tu_stats(p), fin;
 	memset(&fin, 0, sizeof(fin));
+	fin.struct_size = sizeof(fin);
 	cr_assert_eq(lfp_destroy(p, &fin), LFP_EBUSY);
 	cr_assert_eq(fin.acquires, before.acquires);
 	cr_assert_eq(fin.releases, before.releases);

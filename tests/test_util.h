@@ -192,8 +192,9 @@ static inline lfp_pool *tu_pool(const lfp_config *c)
 
 static inline lfp_stats tu_stats(const lfp_pool *p)
 {
-	lfp_stats s;
+	lfp_stats s = LFP_STATS_INIT;
 	memset(&s, 0xa5, sizeof(s));
+	s.struct_size = sizeof(s);
 	lfp_err e = lfp_get_stats(p, &s);
 	cr_assert_eq(e, LFP_OK, "lfp_get_stats: %s", lfp_strerror(e));
 	return s;

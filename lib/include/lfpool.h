@@ -68,6 +68,7 @@ extern "C" {
  *   LFP_ECREATE    the factory's create() failed (nothing was leaked)
  *   LFP_EBUSY      lfp_destroy: objects were still acquired (destroyed
  *                  anyway)
+ *   LFP_ECLOSED    the pool was closed (lfp_close): no more acquires
  */
 typedef enum lfp_err {
 	LFP_OK = 0,
@@ -79,6 +80,7 @@ typedef enum lfp_err {
 	LFP_EDOUBLE,
 	LFP_ECREATE,
 	LFP_EBUSY,
+	LFP_ECLOSED,
 	LFP_ERR_COUNT_
 } lfp_err;
 
@@ -148,6 +150,22 @@ typedef struct lfp_config {
 	uint64_t
 		max_idle_ns; /* evict objects idle longer than this; 0: never */
 	lfp_factory factory;
+	/* ---- 0.2 (a 0.1 caller's smaller struct_size leaves these 0) ---- */
+	uint64_t max_lifetime_ns;   /* never hand out an object older than
+				       this (minus a jitter); 0: no limit */
+	uint64_t keepalive_ns;	    /* maintenance validates idle objects at
+				       least this often; 0: never */
+	uint64_t create_retry_ns;   /* after a failed create, wait this long
+				       (doubling, capped) before the next;
+				       0: the default (see lfp_maintain) */
+	uint64_t leak_threshold_ns; /* report objects held longer; 0: off */
+	/* Called once per leaked object, from maintenance; ctx is
+	 * factory.ctx, acquire_site the return address in the caller of the
+	 * acquire function. */
+	void (*on_leak)(void *ctx, void *obj, uint64_t held_ns,
+			void *acquire_site);
+	uint32_t maintenance_thread; /* non-zero: run lfp_maintain on a
+					thread of the pool's own */
 } lfp_config;
 
 #define LFP_CONFIG_INIT                                                        \
@@ -254,10 +272,16 @@ LFP_API lfp_handle lfp_handle_of(const lfp_pool *pool, const void *obj);
 LFP_API void *lfp_handle_get(const lfp_pool *pool, lfp_handle h);
 
 /*
- * Statistics. Counters are monotonic totals since lfp_create; gauges are a
- * snapshot (exact when no other thread is operating on the pool).
+ * Statistics. Counters are monotonic totals since lfp_create, and never go
+ * back from one snapshot to the next; gauges are a snapshot (exact when no
+ * other thread is operating on the pool). Initialise with LFP_STATS_INIT
+ * (struct_size = sizeof(lfp_stats)) so that the struct can grow: a smaller
+ * struct_size from an older header gets the fields it has.
  */
+#define LFP_HIST_BUCKETS 48 /* log2 buckets: [2^i, 2^(i+1)) ns */
+
 struct lfp_stats {
+	size_t struct_size;	      /* set by the caller: sizeof(lfp_stats) */
 	uint64_t acquires;	      /* successful acquires */
 	uint64_t releases;	      /* successful releases */
 	uint64_t cache_hits;	      /* acquires served by the thread cache */
@@ -276,9 +300,79 @@ struct lfp_stats {
 	uint64_t in_use;	      /* live objects acquired by users */
 	uint64_t peak_live;	      /* high-water mark of live */
 	uint64_t capacity;	      /* the configured capacity */
+	/* ---- 0.2 ---- */
+	uint64_t discards;	     /* lfp_discard calls */
+	uint64_t expirations;	     /* destroyed for max_lifetime_ns */
+	uint64_t keepalive_failures; /* idle objects failing keepalive */
+	uint64_t leaks;		     /* objects reported to on_leak */
+	int last_create_error;	     /* last non-zero create() result */
+	int closed;		     /* lfp_close was called */
+	/* Acquire waits, hold times (acquire to release; recorded while leak
+	 * detection is on), create() durations. */
+	uint64_t wait_ns_hist[LFP_HIST_BUCKETS];
+	uint64_t hold_ns_hist[LFP_HIST_BUCKETS];
+	uint64_t create_ns_hist[LFP_HIST_BUCKETS];
 };
 
+#ifdef __cplusplus
+#define LFP_STATS_INIT                                                         \
+	{                                                                      \
+		sizeof(lfp_stats)                                              \
+	}
+#else
+#define LFP_STATS_INIT                                                         \
+	{                                                                      \
+		.struct_size = sizeof(lfp_stats)                               \
+	}
+#endif
+
+/* Fill *out (set out->struct_size first). LFP_EINVAL: NULL, or a
+ * struct_size this library cannot fill. */
 LFP_API lfp_err lfp_get_stats(const lfp_pool *pool, lfp_stats *out);
+
+/*
+ * Close the pool: from now on every acquire returns LFP_ECLOSED, threads
+ * blocked in lfp_acquire / lfp_acquire_timed wake within milliseconds with
+ * LFP_ECLOSED, idle objects are destroyed, and objects still out may be
+ * released (or discarded): they are destroyed then. lfp_destroy may follow
+ * once no call is in flight. Idempotent.
+ */
+LFP_API lfp_err lfp_close(lfp_pool *pool);
+
+/*
+ * Run the maintenance that is due: idle eviction (max_idle_ns, keeping
+ * min_idle idle objects), max_lifetime_ns, keepalive validation, refilling
+ * min_idle, leak reports. *next_ns (if not NULL) receives the nanoseconds
+ * until more work is due, or UINT64_MAX if none. For event loops; with
+ * lfp_config.maintenance_thread the pool runs it on its own thread.
+ */
+LFP_API lfp_err lfp_maintain(lfp_pool *pool, uint64_t *next_ns);
+
+/*
+ * Soft eviction in O(1), for failover: every object created before this
+ * call is destroyed when next seen idle or released, and is never handed
+ * out again.
+ */
+LFP_API lfp_err lfp_evict_all(lfp_pool *pool);
+
+/* What lfp_foreach tells about an object. */
+typedef struct lfp_object_info {
+	int in_use;	    /* acquired by a user */
+	uint64_t age_ns;    /* since it was created */
+	uint64_t state_ns;  /* time idle, or time held */
+	void *acquire_site; /* leak detection on: where it was acquired */
+} lfp_object_info;
+
+/*
+ * Visit every live object: fn(ctx, obj, info); a non-zero return stops the
+ * walk (and is not an error). For dumps and debugging: an object seen idle
+ * may be handed out by the time fn runs, and fn must not release, discard
+ * or otherwise own it. Runs concurrently with every call but lfp_destroy.
+ */
+LFP_API lfp_err lfp_foreach(lfp_pool *pool,
+			    int (*fn)(void *ctx, void *obj,
+				      const lfp_object_info *info),
+			    void *ctx);
 
 /* The object size the pool was created with (0 for NULL). */
 LFP_API size_t lfp_object_size(const lfp_pool *pool);

@@ -11,6 +11,7 @@ static const char *const messages[LFP_ERR_COUNT_] = {
 	[LFP_EDOUBLE] = "object released twice",
 	[LFP_ECREATE] = "factory failed to create an object",
 	[LFP_EBUSY] = "objects were still acquired",
+	[LFP_ECLOSED] = "the pool is closed",
 };
 
 const char *lfp_strerror(lfp_err err)

@@ -567,6 +567,12 @@ static inline lfp_err lfp_object_check(const struct lfp_pool *p,
 LFP_HIDDEN void lfp_release_idle(struct lfp_pool *p, struct lfp_tcache *c,
 				 void *obj);
 
+/* ================================================================ stats */
+
+/* Is out->struct_size one we can fill? Then copy a full snapshot in. */
+LFP_HIDDEN lfp_err lfp_stats_check(const lfp_stats *out);
+LFP_HIDDEN void lfp_stats_copy_out(const lfp_stats *full, lfp_stats *out);
+
 /* ================================================================ trim */
 
 /* Run a trim pass if one is due (called after slow paths). */

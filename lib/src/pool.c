@@ -190,7 +190,7 @@ lfp_err lfp_destroy(lfp_pool *p, lfp_stats *final)
 {
 	if (!p)
 		return LFP_EINVAL;
-	lfp_stats st;
+	lfp_stats st = LFP_STATS_INIT;
 	lfp_get_stats(p, &st);
 	/* Orphan every thread's cache; the objects in them are found again
 	 * below, from the slab. */
@@ -206,8 +206,8 @@ lfp_err lfp_destroy(lfp_pool *p, lfp_stats *final)
 		if (p->factory.destroy)
 			p->factory.destroy(p->factory.ctx, obj);
 	}
-	if (final)
-		*final = st;
+	if (final && lfp_stats_check(final) == LFP_OK)
+		lfp_stats_copy_out(&st, final);
 	lfp_depot_fini(&p->depot);
 	lfp_waitq_fini(&p->waitq);
 	pthread_mutex_destroy(&p->trim_lock);

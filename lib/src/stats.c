@@ -9,6 +9,7 @@
  */
 #include "lfpool_internal.h"
 
+#include <stddef.h>
 #include <string.h>
 
 static uint64_t ld(const _Atomic uint64_t *c)
@@ -17,12 +18,14 @@ static uint64_t ld(const _Atomic uint64_t *c)
 				    memory_order_relaxed);
 }
 
-lfp_err lfp_get_stats(const lfp_pool *pc, lfp_stats *st)
+/* The smallest struct_size accepted: the 0.1 fields behind struct_size. */
+#define LFP_STATS_SIZE_MIN (offsetof(lfp_stats, capacity) + sizeof(uint64_t))
+
+/* Fill a full snapshot. */
+static void snapshot(struct lfp_pool *p, lfp_stats *st)
 {
-	if (!pc || !st)
-		return LFP_EINVAL;
-	struct lfp_pool *p = (struct lfp_pool *)(uintptr_t)pc;
 	memset(st, 0, sizeof(*st));
+	st->struct_size = sizeof(*st);
 	uint64_t discards;
 	lfp_tcache_sum(p, st, &discards);
 	st->creates = ld(&p->creates);
@@ -42,5 +45,41 @@ lfp_err lfp_get_stats(const lfp_pool *pc, lfp_stats *st)
 	st->idle = st->live - st->in_use;
 	st->peak_live = ld(&p->peak_live);
 	st->capacity = p->slab.capacity;
+	st->discards = discards;
+}
+
+/* Can `out` take a snapshot? An older, smaller struct gets the fields it
+ * has; a larger one (a newer header) only if the bytes we do not know are
+ * zero. */
+lfp_err lfp_stats_check(const lfp_stats *out)
+{
+	size_t n = out->struct_size;
+	if (n < LFP_STATS_SIZE_MIN)
+		return LFP_EINVAL;
+	const unsigned char *b = (const unsigned char *)out;
+	for (size_t i = sizeof(lfp_stats); i < n; i++)
+		if (b[i])
+			return LFP_EINVAL;
+	return LFP_OK;
+}
+
+void lfp_stats_copy_out(const lfp_stats *full, lfp_stats *out)
+{
+	size_t n = out->struct_size;
+	memcpy((char *)out + sizeof(size_t),
+	       (const char *)full + sizeof(size_t),
+	       (n < sizeof(*full) ? n : sizeof(*full)) - sizeof(size_t));
+}
+
+lfp_err lfp_get_stats(const lfp_pool *pc, lfp_stats *st)
+{
+	if (!pc || !st)
+		return LFP_EINVAL;
+	lfp_err err = lfp_stats_check(st);
+	if (err)
+		return err;
+	lfp_stats full;
+	snapshot((struct lfp_pool *)(uintptr_t)pc, &full);
+	lfp_stats_copy_out(&full, st);
 	return LFP_OK;
 }

@@ -49,7 +49,7 @@ int main(void)
 		fprintf(stderr, "release failed\n");
 		return 1;
 	}
-	lfp_stats st;
+	lfp_stats st = LFP_STATS_INIT;
 	if (lfp_get_stats(pool, &st) != LFP_OK || st.live != 4 ||
 	    st.in_use != 0) {
 		fprintf(stderr, "bad stats\n");
