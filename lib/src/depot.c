@@ -197,7 +197,10 @@ static void rec_leave(struct lfp_depot *d, struct lfp_hprec *rec)
 uint32_t lfp_depot_pop(struct lfp_depot *d, struct lfp_hprec *rec, void **objs,
 		       uint64_t *stamp)
 {
-	if (atomic_load_explicit(&d->full, memory_order_relaxed) == NULL)
+	/* Acquire: a reader that finds the depot emptied by a pop reads the
+	 * transit word after this (try_exhausted), and must see the pop's
+	 * transit_begin; this load synchronizes with the pop's seq_cst CAS. */
+	if (atomic_load_explicit(&d->full, memory_order_acquire) == NULL)
 		return 0;
 	/* Before the pop: a reader that finds the depot emptied by it sees
 	 * the move in progress (seq_cst, against lfp_depot_empty). */

@@ -386,6 +386,7 @@ struct lfp_tcache {
 	_Atomic uint32_t dead; /* the pool is destroyed: free me */
 	uint32_t claim_top;    /* a thief's: top before its claim */
 	bool linked;	       /* on the pool's list (under its list_lock) */
+	bool orphan;	       /* its thread vanished in fork(): no owner */
 	uint64_t trim_seen;    /* trim: op count at the previous pass */
 	uint64_t idle_since;   /* trim: when it was seen unchanged */
 	struct lfp_tcache *pool_prev, *pool_next; /* pool's list */
@@ -432,6 +433,13 @@ LFP_HIDDEN bool lfp_tcache_any_cached(struct lfp_pool *p);
 /* Pool attach/detach. */
 LFP_HIDDEN lfp_err lfp_tcache_pool_init(struct lfp_pool *p);
 LFP_HIDDEN void lfp_tcache_pool_fini(struct lfp_pool *p);
+/* fork: (re)make the list lock; in the child, caches of vanished threads
+ * become orphans (drained by others, freed by lfp_destroy). */
+LFP_HIDDEN int lfp_tcache_list_lock_init(struct lfp_pool *p);
+LFP_HIDDEN void lfp_tcache_adopt_orphans(struct lfp_pool *p);
+/* fork.c: the registry of live pools and the atfork handlers. */
+LFP_HIDDEN void lfp_fork_register(struct lfp_pool *p);
+LFP_HIDDEN void lfp_fork_unregister(struct lfp_pool *p);
 /* Sum live caches' counters into st (with the pool's folded ones). */
 LFP_HIDDEN void lfp_tcache_sum(struct lfp_pool *p, lfp_stats *st,
 			       uint64_t *discards);
@@ -494,6 +502,8 @@ struct lfp_pool {
 	pthread_rwlock_t list_lock;
 	struct lfp_tcache *caches;
 	_Atomic uint32_t exiting; /* thread exits flushing into this pool */
+
+	struct lfp_pool *fork_prev, *fork_next; /* fork.c's registry */
 };
 
 _Static_assert(offsetof(struct lfp_pool, pub) == 0, "ABI: pool view");

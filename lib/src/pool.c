@@ -165,6 +165,7 @@ lfp_err lfp_create(const lfp_config *in, lfp_pool **out)
 	err = lfp_tcache_pool_init(p);
 	if (err)
 		goto fail_depot;
+	lfp_fork_register(p);
 	err = prefill(p);
 	if (err) {
 		lfp_destroy(p, NULL);
@@ -192,6 +193,7 @@ lfp_err lfp_destroy(lfp_pool *p, lfp_stats *final)
 		return LFP_EINVAL;
 	lfp_stats st = LFP_STATS_INIT;
 	lfp_get_stats(p, &st);
+	lfp_fork_unregister(p);
 	/* Orphan every thread's cache; the objects in them are found again
 	 * below, from the slab. */
 	lfp_tcache_pool_fini(p);

@@ -371,7 +371,7 @@ void lfp_tcache_sum(struct lfp_pool *p, lfp_stats *st, uint64_t *discards)
 
 /* ------------------------------------------------------------ pools */
 
-lfp_err lfp_tcache_pool_init(struct lfp_pool *p)
+int lfp_tcache_list_lock_init(struct lfp_pool *p)
 {
 	pthread_rwlockattr_t a;
 	pthread_rwlockattr_init(&a);
@@ -380,9 +380,26 @@ lfp_err lfp_tcache_pool_init(struct lfp_pool *p)
 		&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	int rc = pthread_rwlock_init(&p->list_lock, &a);
 	pthread_rwlockattr_destroy(&a);
+	return rc;
+}
+
+lfp_err lfp_tcache_pool_init(struct lfp_pool *p)
+{
 	p->caches = NULL;
 	atomic_init(&p->exiting, 0);
-	return rc == 0 ? LFP_OK : LFP_ENOMEM;
+	return lfp_tcache_list_lock_init(p) == 0 ? LFP_OK : LFP_ENOMEM;
+}
+
+/* In a fork child (one thread, every lock taken before the fork). */
+void lfp_tcache_adopt_orphans(struct lfp_pool *p)
+{
+	for (struct lfp_tcache *c = p->caches; c; c = c->pool_next) {
+		pthread_mutex_init(&c->lock, NULL);
+		c->orphan = true;
+	}
+	for (struct lfp_tcache *c = tls_list; c; c = c->thr_next)
+		if (c->pool == p)
+			c->orphan = false;
 }
 
 /* Pool destruction: orphan every thread's cache (their owners free them);
@@ -390,7 +407,13 @@ lfp_err lfp_tcache_pool_init(struct lfp_pool *p)
 void lfp_tcache_pool_fini(struct lfp_pool *p)
 {
 	pthread_rwlock_wrlock(&p->list_lock);
-	for (struct lfp_tcache *c = p->caches; c; c = c->pool_next) {
+	for (struct lfp_tcache *c = p->caches, *next; c; c = next) {
+		next = c->pool_next;
+		if (c->orphan) { /* no owner to free it */
+			pthread_mutex_destroy(&c->lock);
+			free(c);
+			continue;
+		}
 		pthread_mutex_lock(&c->lock);
 		LFP_ST(c->pub.acq_key, LFP_POOL_NONE);
 		LFP_ST(c->pub.rel_key, LFP_POOL_NONE);
