@@ -112,10 +112,15 @@ static lfp_err acquire_wait(struct lfp_pool *p, struct lfp_tcache *c,
 		lfp_tcache_drain_all(p, false, lfp_coarse_ns());
 		lfp_waiters_mark_clean(p);
 	}
+	bool kicked = false; /* woken by a kick we may have to pass on */
 	for (;;) {
 		err = take_or_create(p, c, obj, fresh);
-		if (err != LFP_EMPTY)
+		if (err != LFP_EMPTY) {
+			if (kicked)
+				pass_kick(p);
 			break;
+		}
+		kicked = false; /* found nothing: nothing left to pass on */
 		if (deadline != UINT64_MAX && lfp_now_ns() >= deadline) {
 			err = LFP_ETIMEDOUT;
 			lfp_add(&p->timeouts, 1);
@@ -153,6 +158,7 @@ static lfp_err acquire_wait(struct lfp_pool *p, struct lfp_tcache *c,
 				pass_kick(p);
 			break;
 		}
+		kicked = st == LFP_W_KICKED;
 	}
 	lfp_waiters_leave(p);
 	return err;
