@@ -32,9 +32,13 @@ static void count(struct lfp_tcache *c, _Atomic uint64_t *mine,
 		lfp_add(pools, 1);
 }
 
-/* One object straight from the depot; the rest of its magazine goes back. */
+/* One idle object from the loose stack, else from the depot (the rest of
+ * its magazine goes back). */
 static void *depot_take_one(struct lfp_pool *p, struct lfp_hprec *rec)
 {
+	void *loose = lfp_slab_loose_pop(&p->slab);
+	if (loose)
+		return loose;
 	void *buf[LFP_MAG_MAX];
 	uint64_t stamp;
 	uint32_t n = lfp_depot_pop(&p->depot, rec, buf, &stamp);
@@ -144,8 +148,7 @@ static lfp_err acquire_wait(struct lfp_pool *p, struct lfp_tcache *c,
 			if (err == LFP_OK) {
 				/* Got one ourselves too: pass the extra on. */
 				if (!lfp_waitq_handoff(&p->waitq, w.obj, true))
-					lfp_object_park(p, rec_of(c), &w.obj, 1,
-							lfp_coarse_ns());
+					lfp_object_loosen(p, &w.obj, 1);
 			} else {
 				*obj = w.obj; /* (a create failure is moot) */
 				*fresh = false;
@@ -174,8 +177,10 @@ static lfp_err acquire_slow(struct lfp_pool *p, struct lfp_tcache *c,
 	/* Refill the cache with a magazine, unless others wait for objects
 	 * (then take one and leave the rest for them). */
 	bool refill = c && c->pub.cap && !lfp_pool_waiters(p);
-	*obj = refill ? lfp_tcache_pop_slow(p, c, true)
-		      : depot_take_one(p, rec_of(c));
+	*obj = lfp_slab_loose_pop(&p->slab);
+	if (!*obj)
+		*obj = refill ? lfp_tcache_pop_slow(p, c, true)
+			      : depot_take_one(p, rec_of(c));
 	if (!*obj) {
 		err = lfp_object_create(p, obj);
 		*fresh = err == LFP_OK;
@@ -253,7 +258,7 @@ lfp_err lfp__release_waiters(lfp_pool *p)
 {
 	struct lfp_tcache *c = lfp_tcache_find(p);
 	if (c)
-		lfp_tcache_flush(p, c);
+		lfp_tcache_loosen(p, c);
 	return LFP_OK;
 }
 
@@ -262,15 +267,17 @@ lfp_err lfp__release_waiters(lfp_pool *p)
 void lfp_release_idle(struct lfp_pool *p, struct lfp_tcache *c, void *obj)
 {
 	count(c, c ? &c->n_slow_rel : NULL, &p->rel_slow);
-	if (c && !lfp_pool_waiters(p) && lfp_tcache_push_slow(p, c, obj)) {
-		/* Dekker pair 2, as on the fast path (here c->lock orders the
-		 * push against a drain; the waiter raised the count before). */
-		if (lfp_pool_waiters(p))
-			lfp_tcache_flush(p, c);
+	if (!lfp_pool_waiters(p)) {
+		if (!c || !lfp_tcache_push_slow(p, c, obj))
+			lfp_object_park(p, rec_of(c), &obj, 1, lfp_coarse_ns());
+		else if (lfp_pool_waiters(p))
+			/* Dekker pair 2, as on the fast path (here c->lock
+			 * orders the push against a drain). */
+			lfp_tcache_loosen(p, c);
 	} else if (!lfp_waitq_handoff(&p->waitq, obj, false)) {
-		/* To the oldest sleeper if it waited long enough, else the
-		 * depot (which kicks a sleeper). */
-		lfp_object_park(p, rec_of(c), &obj, 1, lfp_coarse_ns());
+		/* Not to the oldest sleeper (it has not waited long enough):
+		 * where waiters look first, kicking one. */
+		lfp_object_loosen(p, &obj, 1);
 	}
 	lfp_maybe_trim(p);
 }
@@ -306,7 +313,7 @@ lfp_err lfp__release_slow(lfp_pool *p, void *obj)
 		lfp__count(&c->pub.n_put, 1);
 		lfp_light_fence(); /* Dekker pair 2 */
 		if (lfp_pool_waiters(p))
-			lfp_tcache_flush(p, c);
+			lfp_tcache_loosen(p, c);
 		return LFP_OK;
 	}
 	lfp_release_idle(p, c, obj);

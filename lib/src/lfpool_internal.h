@@ -176,6 +176,9 @@ struct lfp_slab {
 	_Atomic uint64_t fresh LFP_ALIGNED;
 	/* Vacated slots: tagged head, (ABA tag << 32) | (index + 1). */
 	_Atomic uint64_t vacant;
+	/* Loose idle objects, the same way: single objects released while
+	 * others wait move here in one CAS (no magazine, no hazard pointer). */
+	_Atomic uint64_t loose LFP_ALIGNED;
 };
 
 LFP_HIDDEN lfp_err lfp_slab_init(struct lfp_slab *s, size_t size, size_t align,
@@ -184,6 +187,9 @@ LFP_HIDDEN void lfp_slab_fini(struct lfp_slab *s);
 LFP_HIDDEN bool lfp_slab_take(struct lfp_slab *s, uint64_t *idx);
 LFP_HIDDEN void lfp_slab_give(struct lfp_slab *s, uint64_t idx);
 LFP_HIDDEN uint64_t lfp_slab_used(const struct lfp_slab *s);
+/* Loose idle objects (lock-free stack through the headers). */
+LFP_HIDDEN void lfp_slab_loose_push(struct lfp_slab *s, void *obj);
+LFP_HIDDEN void *lfp_slab_loose_pop(struct lfp_slab *s);
 
 static inline void *lfp_slab_obj(const struct lfp_slab *s, uint64_t idx)
 {
@@ -421,6 +427,8 @@ LFP_HIDDEN void *lfp_tcache_pop_slow(struct lfp_pool *p, struct lfp_tcache *c,
 LFP_HIDDEN bool lfp_tcache_push_slow(struct lfp_pool *p, struct lfp_tcache *c,
 				     void *obj);
 LFP_HIDDEN void lfp_tcache_flush(struct lfp_pool *p, struct lfp_tcache *c);
+/* Waiters want objects: the cache's objects go onto the loose stack. */
+LFP_HIDDEN void lfp_tcache_loosen(struct lfp_pool *p, struct lfp_tcache *c);
 
 /* Thief side. Move cached objects of other threads into the depot; with
  * idle_only, only caches whose owner did nothing since the previous such
@@ -552,6 +560,10 @@ LFP_HIDDEN void lfp_object_destroy(struct lfp_pool *p, void *obj);
  * chunks, destroying what finds no magazine, waking sleepers once. */
 LFP_HIDDEN void lfp_object_park(struct lfp_pool *p, struct lfp_hprec *rec,
 				void *const *objs, size_t n, uint64_t stamp);
+/* Idle objects that waiters want: onto the slab's loose stack one by one
+ * (one CAS each), waking sleepers once. */
+LFP_HIDDEN void lfp_object_loosen(struct lfp_pool *p, void *const *objs,
+				  size_t n);
 /* n objects or slots became available: kick a sleeper if any. */
 LFP_HIDDEN void lfp_notify(struct lfp_pool *p);
 /* Check that obj is an acquired object of p; LFP_OK (and *gen) or why

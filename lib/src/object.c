@@ -80,6 +80,14 @@ void lfp_object_park(struct lfp_pool *p, struct lfp_hprec *rec,
 		lfp_notify(p);
 }
 
+void lfp_object_loosen(struct lfp_pool *p, void *const *objs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		lfp_slab_loose_push(&p->slab, objs[i]);
+	if (n)
+		lfp_notify(p);
+}
+
 /* Objects or slots became available (outside a hand-off): let a sleeper
  * look again. The fence orders what made them available before the read
  * of the queue length (Dekker with lfp_waitq_push, after which the waiter

@@ -66,6 +66,7 @@ lfp_err lfp_slab_init(struct lfp_slab *s, size_t size, size_t align,
 	s->inv_odd = inv;
 	atomic_init(&s->fresh, 0);
 	atomic_init(&s->vacant, 0);
+	atomic_init(&s->loose, 0);
 	return LFP_OK;
 }
 
@@ -88,30 +89,57 @@ static struct lfp_hdr *slot_hdr(const struct lfp_slab *s, uint64_t idx)
 	return lfp_hdr_of(lfp_slab_obj(s, idx));
 }
 
-/* Take a vacant slot for a new object; false when all `capacity` are live. */
-bool lfp_slab_take(struct lfp_slab *s, uint64_t *idx)
+/*
+ * Slot stacks: Treiber stacks of slots linked through their headers'
+ * vnext, with a 64-bit head packing a 32-bit ABA tag (high) and the slot
+ * index + 1 (low; 0 = empty). Headers are always mapped, so reading a stale
+ * link is harmless, and the tag makes a CAS on a head that changed fail.
+ * One CAS per push or pop; lock-free. Used for vacant slots and for loose
+ * idle objects (single objects released while others wait).
+ */
+static bool slot_pop(struct lfp_slab *s, _Atomic uint64_t *top, uint64_t *idx)
 {
-	/* Acquire: pairs with the release CAS in lfp_slab_give, so the link we
+	/* Acquire: pairs with the release CAS in slot_push, so the link we
 	 * read below is the one written before the slot was pushed. */
-	uint64_t head = atomic_load_explicit(&s->vacant, memory_order_acquire);
+	uint64_t head = atomic_load_explicit(top, memory_order_acquire);
 	while ((uint32_t)head != 0) {
 		uint64_t i = (uint32_t)head - 1;
-		/* The slot may be popped and re-pushed by others meanwhile; the
-		 * ABA tag in the high half makes our CAS fail then. The header
-		 * is always mapped memory, so reading a stale link is harmless.
-		 */
 		uint32_t next = atomic_load_explicit(&slot_hdr(s, i)->vnext,
 						     memory_order_relaxed);
 		uint64_t want =
 			(head & ~(uint64_t)UINT32_MAX) + ((uint64_t)1 << 32);
 		want |= next;
 		if (atomic_compare_exchange_weak_explicit(
-			    &s->vacant, &head, want, memory_order_acquire,
+			    top, &head, want, memory_order_acquire,
 			    memory_order_acquire)) {
 			*idx = i;
 			return true;
 		}
 	}
+	return false;
+}
+
+static void slot_push(struct lfp_slab *s, _Atomic uint64_t *top, uint64_t idx)
+{
+	struct lfp_hdr *h = slot_hdr(s, idx);
+	uint64_t head = atomic_load_explicit(top, memory_order_relaxed);
+	uint64_t want;
+	do {
+		atomic_store_explicit(&h->vnext, (uint32_t)head,
+				      memory_order_relaxed);
+		want = (head & ~(uint64_t)UINT32_MAX) + ((uint64_t)1 << 32);
+		want |= idx + 1;
+		/* Release: publishes vnext and the slot's state (destroyed, or
+		 * an idle object) to the acquire CAS in slot_pop. */
+	} while (!atomic_compare_exchange_weak_explicit(
+		top, &head, want, memory_order_release, memory_order_relaxed));
+}
+
+/* Take a vacant slot for a new object; false when all `capacity` are live. */
+bool lfp_slab_take(struct lfp_slab *s, uint64_t *idx)
+{
+	if (slot_pop(s, &s->vacant, idx))
+		return true;
 	/* Wait-free: one fetch-and-add; overshooting past capacity is harmless
 	 * (lfp_slab_used clamps) and the 64-bit counter cannot wrap. */
 	uint64_t f =
@@ -134,18 +162,18 @@ void lfp_slab_give(struct lfp_slab *s, uint64_t idx)
 		((uintptr_t)obj + s->object_size) & ~(uintptr_t)(s->page - 1);
 	if (hi > lo)
 		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+	slot_push(s, &s->vacant, idx);
+}
 
-	struct lfp_hdr *h = slot_hdr(s, idx);
-	uint64_t head = atomic_load_explicit(&s->vacant, memory_order_relaxed);
-	uint64_t want;
-	do {
-		atomic_store_explicit(&h->vnext, (uint32_t)head,
-				      memory_order_relaxed);
-		want = (head & ~(uint64_t)UINT32_MAX) + ((uint64_t)1 << 32);
-		want |= idx + 1;
-		/* Release: publishes vnext (and the destroyed state) to the
-		 * acquire load/CAS in lfp_slab_take. */
-	} while (!atomic_compare_exchange_weak_explicit(&s->vacant, &head, want,
-							memory_order_release,
-							memory_order_relaxed));
+void lfp_slab_loose_push(struct lfp_slab *s, void *obj)
+{
+	uint64_t idx;
+	lfp_slab_slot_of(s, obj, &idx);
+	slot_push(s, &s->loose, idx);
+}
+
+void *lfp_slab_loose_pop(struct lfp_slab *s)
+{
+	uint64_t idx;
+	return slot_pop(s, &s->loose, &idx) ? lfp_slab_obj(s, idx) : NULL;
 }

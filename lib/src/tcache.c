@@ -194,8 +194,9 @@ bool lfp_tcache_push_slow(struct lfp_pool *p, struct lfp_tcache *c, void *obj)
 	return kept;
 }
 
-/* Empty the cache (owner, or its exiting thread) into the depot. */
-static void owner_flush(struct lfp_pool *p, struct lfp_tcache *c)
+/* Empty the cache (owner, or its exiting thread): into the depot in
+ * magazines, or, for waiters, onto the loose stack. */
+static void owner_flush(struct lfp_pool *p, struct lfp_tcache *c, bool loose)
 {
 	pthread_mutex_lock(&c->lock);
 	uint32_t t, n = locked_len(c, &t);
@@ -203,7 +204,7 @@ static void owner_flush(struct lfp_pool *p, struct lfp_tcache *c)
 		pthread_mutex_unlock(&c->lock);
 		return;
 	}
-	/* The objects leave the cache before they reach the depot. */
+	/* The objects leave the cache before they land: in transit. */
 	lfp_transit_begin(&p->depot);
 	LFP_ST(c->pub.top, 0);
 	LFP_ST(c->pub.bottom, 0);
@@ -211,13 +212,21 @@ static void owner_flush(struct lfp_pool *p, struct lfp_tcache *c)
 	/* objs[t..t+n) stay put: only the owner (us) writes objs[], and a
 	 * thief finds the cache empty. Parking may run destroy() and wake
 	 * sleepers, so it runs unlocked. */
-	lfp_object_park(p, c->rec, c->objs + t, n, lfp_coarse_ns());
+	if (loose)
+		lfp_object_loosen(p, c->objs + t, n);
+	else
+		lfp_object_park(p, c->rec, c->objs + t, n, lfp_coarse_ns());
 	lfp_transit_end(&p->depot);
 }
 
 void lfp_tcache_flush(struct lfp_pool *p, struct lfp_tcache *c)
 {
-	owner_flush(p, c);
+	owner_flush(p, c, false);
+}
+
+void lfp_tcache_loosen(struct lfp_pool *p, struct lfp_tcache *c)
+{
+	owner_flush(p, c, true);
 }
 
 /* ------------------------------------------------------------ thieves */
@@ -452,7 +461,7 @@ static void thread_exit(void *arg)
 		struct lfp_pool *p = c->pool;
 		atomic_fetch_add_explicit(&p->exiting, 1, memory_order_relaxed);
 		pthread_mutex_unlock(&c->lock);
-		owner_flush(p, c);
+		owner_flush(p, c, false);
 		pthread_rwlock_wrlock(&p->list_lock);
 		if (c->linked) {
 			fold_counters(p, c);

@@ -85,6 +85,18 @@ lfp_err lfp_trim(lfp_pool *p, uint64_t max_ns, uint64_t *evicted)
 	void *mag[LFP_MAG_MAX];
 	uint64_t stamp, popped = 0;
 	uint32_t n;
+	/* Loose objects (released while others waited) carry no idle stamp:
+	 * they count as idle from now, and go back in magazines that do. */
+	bool loose = false;
+	while (buf_reserve(&b, 1) &&
+	       (mag[0] = lfp_slab_loose_pop(&p->slab)) != NULL) {
+		if (!loose)
+			lfp_transit_begin(&p->depot);
+		loose = true;
+		b.objs[b.n] = mag[0];
+		b.stamps[b.n++] = now;
+	}
+	popped += loose;
 	while (buf_reserve(&b, p->depot.mag_size) &&
 	       (n = lfp_depot_pop(&p->depot, rec, mag, &stamp)) > 0) {
 		popped++;
