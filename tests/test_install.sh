@@ -3,13 +3,13 @@
 # the installed package names no path of this machine, move the prefix
 # elsewhere (the package must be relocatable), then build and run small
 # consumers against the moved copy:
-#   1. a CMake project: find_package(lfpool) with lfpool::lfpool (shared)
-#      and lfpool::lfpool_static
+#   1. a CMake project: find_package(lfpool) with lfpool::lfpool (shared),
+#      lfpool::lfpool_static and lfpool.hpp (C++17)
 #   2. `pkg-config --cflags --libs lfpool` (shared)
 #   3. `pkg-config --static --cflags --libs lfpool` with -static
 # Each consumer must print "OK".
 #
-# usage: test_install.sh SRC_DIR CONSUMER_DIR [CMAKE] [CC] [PKG_CONFIG]
+# usage: test_install.sh SRC_DIR CONSUMER_DIR [CMAKE] [CC] [PKG_CONFIG] [CXX]
 set -eu
 
 src=${1:?source dir}
@@ -17,6 +17,7 @@ consumer=${2:?consumer dir}
 cmake=${3:-cmake}
 cc=${4:-cc}
 pkgconfig=${5:-pkg-config}
+cxx=${6:-c++}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lfpool-install-test.XXXXXX")
 cleanup() { rm -rf "$work"; }
@@ -63,7 +64,7 @@ run_quiet "$cmake" -S "$src" -B "$work/build" \
 run_quiet "$cmake" --build "$work/build" --parallel 2
 run_quiet "$cmake" --install "$work/build" --prefix "$stage"
 
-for f in include/lfpool.h $libdir_rel/liblfpool.a \
+for f in include/lfpool.h include/lfpool.hpp $libdir_rel/liblfpool.a \
 	$libdir_rel/liblfpool.so $libdir_rel/pkgconfig/lfpool.pc \
 	$libdir_rel/cmake/lfpool/lfpoolConfig.cmake; do
 	[ -e "$stage/$f" ] || fail "$f not installed"
@@ -87,10 +88,11 @@ mv "$stage" "$prefix"
 libdir=$prefix/$libdir_rel
 echo "test_install: moved the prefix to $prefix"
 
-# 1: CMake consumer (shared, static).
+# 1: CMake consumer (shared, static, C++).
 run_quiet "$cmake" -S "$consumer" -B "$work/consumer" \
-	-DCMAKE_C_COMPILER="$cc" \
-	-DCMAKE_PREFIX_PATH="$prefix" -DLFPOOL_CONSUMER_MODE=package
+	-DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" \
+	-DCMAKE_PREFIX_PATH="$prefix" -DLFPOOL_CONSUMER_MODE=package \
+	-DLFPOOL_CONSUMER_CXX=ON
 run_quiet "$cmake" --build "$work/consumer"
 # The static consumer must run without the shared library in sight.
 if command -v ldd >/dev/null 2>&1 &&
@@ -100,6 +102,8 @@ fi
 check_ok "cmake consumer (lfpool::lfpool_static)" "$work/consumer/app_static"
 check_ok "cmake consumer (lfpool::lfpool)" \
 	env LD_LIBRARY_PATH="$libdir" "$work/consumer/app_shared"
+check_ok "cmake consumer (lfpool.hpp)" \
+	env LD_LIBRARY_PATH="$libdir" "$work/consumer/app_cpp"
 
 # 2: pkg-config consumer; the flags must point into the moved prefix.
 PKG_CONFIG_PATH=$libdir/pkgconfig

@@ -6,16 +6,17 @@
 # with only Concurrency Kit visible to pkg-config (so no Criterion, no
 # database libraries: as a subproject lfpool must not need them, nor build
 # its tests, stress programs or examples). The consumer's programs (shared,
-# static) must print OK.
+# static, C++) must print OK.
 #
-# usage: test_subproject.sh SRC_DIR CONSUMER_DIR [CMAKE] [CC] [PKG_CONFIG]
+# usage: test_subproject.sh SRC_DIR CONSUMER_DIR [CMAKE] [CC] [CXX] [PKG_CONFIG]
 set -eu
 
 src=${1:?source dir}
 consumer=${2:?consumer dir}
 cmake=${3:-cmake}
 cc=${4:-cc}
-pkgconfig=${5:-pkg-config}
+cxx=${5:-c++}
+pkgconfig=${6:-pkg-config}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lfpool-subproject-test.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
@@ -74,13 +75,13 @@ check_build() {
 	dir=$2
 	echo "test_subproject: $mode: configure + build"
 	run_quiet "$cmake" -S "$consumer" -B "$dir" -DCMAKE_BUILD_TYPE=Release \
-		-DCMAKE_C_COMPILER="$cc" \
+		-DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" \
 		-DLFPOOL_CONSUMER_MODE="$mode" -DLFPOOL_SOURCE_DIR="$src" \
 		-DLFPOOL_FETCH_URL="file://$work/lfpool-src.tar.gz" \
-		-DCMAKE_POLICY_DEFAULT_CMP0135=NEW
+		-DLFPOOL_CONSUMER_CXX=ON -DCMAKE_POLICY_DEFAULT_CMP0135=NEW
 	run_quiet "$cmake" --build "$dir" --parallel 2
 	# lfpool's own tests/stress/examples are off in a subproject.
-	for t in test_config stress_ownership sqlite_pool; do
+	for t in test_config stress_ownership sqlite_pool test_cpp_static; do
 		if [ -n "$(find "$dir" -name $t -type f)" ]; then
 			fail "$mode: lfpool built $t as a subproject"
 		fi
@@ -90,6 +91,7 @@ check_build() {
 	fi
 	check_ok "$mode (lfpool::lfpool)" "$dir/app_shared"
 	check_ok "$mode (lfpool::lfpool_static)" "$dir/app_static"
+	check_ok "$mode (lfpool.hpp)" "$dir/app_cpp"
 }
 
 check_build subdirectory "$work/sub"
