@@ -269,6 +269,41 @@ void test_hooks()
 	std::puts("ok hooks");
 }
 
+/* A T without a default constructor: built by hooks.make. */
+struct named {
+	std::string name;
+	explicit named(std::string n) : name(std::move(n))
+	{
+	}
+};
+
+void test_make()
+{
+	lfpool::options opt;
+	opt.capacity = 2;
+	/* No way to build one: refused up front. */
+	CHECK(lfpool::pool<named>::create(opt).error() ==
+	      lfpool::errc::invalid_argument);
+
+	int made = 0;
+	lfpool::hooks<named> h;
+	h.make = [&made] { return named("conn-" + std::to_string(++made)); };
+	auto p = lfpool::pool<named>::create(opt, h);
+	CHECK(p);
+	auto a = p->acquire();
+	auto b = p->acquire();
+	CHECK(a && b && (*a)->name == "conn-1" && (*b)->name == "conn-2");
+	CHECK(p->try_acquire().error() == lfpool::errc::empty);
+
+	/* make throwing: a failed create. */
+	lfpool::hooks<named> bad;
+	bad.make = []() -> named { throw std::runtime_error("down"); };
+	auto q = lfpool::pool<named>::create(opt, bad);
+	CHECK(q);
+	CHECK(q->try_acquire().error() == lfpool::errc::create_failed);
+	std::puts("ok make");
+}
+
 void test_threads_and_destroy()
 {
 	constructed = destroyed = 0;
@@ -317,6 +352,7 @@ int main()
 	test_move_semantics();
 	test_error_codes();
 	test_hooks();
+	test_make();
 	test_threads_and_destroy();
 	std::puts("OK");
 	return 0;

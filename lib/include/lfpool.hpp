@@ -16,11 +16,11 @@
  *           ...
  *   }                                         // released here
  *
- * pool<T> constructs every T in the pool's memory (value-initialised, then
- * hooks.init if given) and destroys it with ~T(). acquire() returns a
- * result<lease<T>>: a move-only lease that gives the object back when it goes
- * out of scope, or destroys it with lease.discard(). Errors are
- * std::error_codes of lfpool::category() (messages from lfp_strerror); no
+ * pool<T> constructs every T in the pool's memory (value-initialised, or
+ * from hooks.make; then hooks.init if given) and destroys it with ~T().
+ * acquire() returns a result<lease<T>>: a move-only lease that gives the object
+ * back when it goes out of scope, or destroys it with lease.discard(). Errors
+ * are std::error_codes of lfpool::category() (messages from lfp_strerror); no
  * exception is thrown by the wrapper, and exceptions thrown by T's
  * constructor or by a hook count as a failed create/validate/reset (they
  * must not cross the C library). Every lease must end before its pool.
@@ -330,6 +330,10 @@ struct options {
 
 /* Optional lifecycle hooks; an empty std::function is not called. */
 template <class T> struct hooks {
+	/* Builds each object instead of value-initialisation: the pool runs
+	 * ::new (mem) T(make()), so T need not be default-constructible. To
+	 * fail, throw (or use init). */
+	std::function<T()> make;
 	/* After T's construction: false means the create failed (~T runs). */
 	std::function<bool(T &)> init;
 	/* Is the object still good (options.validate_on says when)? */
@@ -363,8 +367,6 @@ std::uint64_t timeout_ns(const std::chrono::duration<Rep, Period> &d) noexcept
  */
 template <class T> class pool
 {
-	static_assert(std::is_default_constructible_v<T>,
-		      "lfpool::pool<T> value-initialises T (use hooks.init)");
 	static_assert(std::is_nothrow_destructible_v<T>,
 		      "lfpool::pool<T> needs a noexcept destructor");
 	static_assert(alignof(T) <= 4096, "lfpool aligns objects up to 4096");
@@ -395,9 +397,13 @@ template <class T> class pool
 		destroy();
 	}
 
-	/* lfp_create: errc::invalid_argument, no_memory or create_failed. */
+	/* lfp_create: errc::invalid_argument (also: T is not
+	 * default-constructible and there is no hooks.make), no_memory or
+	 * create_failed. */
 	static result<pool> create(const options &opt, hooks<T> h = {})
 	{
+		if (!std::is_default_constructible_v<T> && !h.make)
+			return errc::invalid_argument;
 		pool p;
 		std::unique_ptr<state> st(new (std::nothrow) state);
 		if (!st)
@@ -419,9 +425,11 @@ template <class T> class pool
 		cfg.factory.reset = st->h.reset ? &reset_cb : nullptr;
 		cfg.factory.destroy = &destroy_cb;
 		cfg.factory.ctx = st.get();
-		lfp_err e = lfp_create(&cfg, &p.pool_);
+		lfp_pool *raw = nullptr;
+		lfp_err e = lfp_create(&cfg, &raw);
 		if (e != LFP_OK)
 			return make_error_code(e);
+		p.pool_ = raw;
 		p.state_ = std::move(st);
 		return result<pool>(std::move(p));
 	}
@@ -513,19 +521,30 @@ template <class T> class pool
 		return lease<T>(pool_, static_cast<T *>(obj));
 	}
 
+	static T *construct(const hooks<T> &h, void *mem)
+	{
+		if (h.make)
+			return ::new (mem) T(h.make());
+		if constexpr (std::is_default_constructible_v<T>)
+			return ::new (mem) T();
+		else
+			return nullptr; /* (create() refused this case) */
+	}
 	static int create_cb(void *ctx, void *mem) noexcept
 	{
+		const hooks<T> &h = static_cast<state *>(ctx)->h;
 		T *obj = nullptr;
 		LFPOOL_HPP_TRY
 		{
-			obj = ::new (mem) T();
+			obj = construct(h, mem);
 		}
 		LFPOOL_HPP_CATCH_ALL
 		{
 			return 1;
 		}
-		auto &init = static_cast<state *>(ctx)->h.init;
-		if (init && !call(init, *obj)) {
+		if (!obj)
+			return 1;
+		if (h.init && !call(h.init, *obj)) {
 			obj->~T();
 			return 1;
 		}
