@@ -1,24 +1,30 @@
 #!/bin/sh
 # Symbol test: liblfpool.a and liblfpool.so must define, as global symbols,
-# exactly the functions lfpool.h declares LFP_API, nothing of the internals
+# exactly what the public headers declare LFP_API, nothing of the internals
 # (lfp_notify, lfp_registry_lock, ...): `nm -g --defined-only` of each
-# library is compared with the names taken from the header.
+# library is compared with the names taken from the headers (on an LFP_API
+# line, the first lfp_* name followed by "(", else the last lfp_* name).
 #
-# usage: check_symbols.sh NM HEADER LIBRARY...
+# usage: check_symbols.sh NM INCLUDE_DIR LIBRARY...
 set -eu
 
 nm=${1:?nm}
-header=${2:?header}
+inc=${2:?include dir}
 shift 2
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lfpool-symbols.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
 
-# The public API: every lfp_* name declared on an LFP_API line.
-grep '^LFP_API' "$header" | grep -o 'lfp_[a-z_]*(' | tr -d '(' |
-	sort -u >"$work/api"
-[ -s "$work/api" ] || { echo "check_symbols: no LFP_API in $header" >&2; exit 1; }
-echo "check_symbols: $(wc -l <"$work/api") functions declared LFP_API"
+# The public API: the name declared on each LFP_API line.
+cat "$inc"/*.h | grep '^LFP_API' | while IFS= read -r line; do
+	name=$(printf '%s\n' "$line" | grep -o 'lfp_[a-z0-9_]*[[:space:]]*(' |
+		head -n 1 | tr -d '( \t')
+	[ -n "$name" ] ||
+		name=$(printf '%s\n' "$line" | grep -o 'lfp_[a-z0-9_]*' | tail -n 1)
+	echo "$name"
+done | sort -u >"$work/api"
+[ -s "$work/api" ] || { echo "check_symbols: no LFP_API in $inc" >&2; exit 1; }
+echo "check_symbols: $(wc -l <"$work/api") names declared LFP_API in $inc"
 
 status=0
 for lib in "$@"; do
