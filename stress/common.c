@@ -5,6 +5,8 @@
  */
 #include "common.h"
 
+#include <limits.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <sched.h>
@@ -329,6 +331,8 @@ void st_spawn(pthread_t *t, size_t stack, void *(*fn)(void *), void *arg)
 {
 	pthread_attr_t a;
 	pthread_attr_init(&a);
+	if (stack && stack < (size_t)PTHREAD_STACK_MIN)
+		stack = (size_t)PTHREAD_STACK_MIN; /* 128 KiB on aarch64 */
 	if (stack && pthread_attr_setstacksize(&a, stack) != 0)
 		st_die("pthread_attr_setstacksize(%zu) failed", stack);
 	int rc;

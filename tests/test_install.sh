@@ -1,12 +1,15 @@
 #!/bin/sh
-# Install test: build and install lfpool into a temporary prefix, then build
-# and run small consumers against the installed copy:
-#   1. a CMake project: find_package(lfpool) + lfpool::lfpool (shared)
-#   2. the same project linking lfpool::lfpool_static
-#   3. a plain compiler line from `pkg-config --cflags --libs lfpool`
+# Install test: build and install lfpool into a temporary prefix, check that
+# the installed package names no path of this machine, move the prefix
+# elsewhere (the package must be relocatable), then build and run small
+# consumers against the moved copy:
+#   1. a CMake project: find_package(lfpool) with lfpool::lfpool (shared),
+#      lfpool::lfpool_static and lfpool.hpp (C++17)
+#   2. `pkg-config --cflags --libs lfpool` (shared)
+#   3. `pkg-config --static --cflags --libs lfpool` with -static
 # Each consumer must print "OK".
 #
-# usage: test_install.sh SRC_DIR CONSUMER_DIR [CMAKE] [CC] [PKG_CONFIG]
+# usage: test_install.sh SRC_DIR CONSUMER_DIR [CMAKE] [CC] [PKG_CONFIG] [CXX]
 set -eu
 
 src=${1:?source dir}
@@ -14,13 +17,19 @@ consumer=${2:?consumer dir}
 cmake=${3:-cmake}
 cc=${4:-cc}
 pkgconfig=${5:-pkg-config}
+cxx=${6:-c++}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lfpool-install-test.XXXXXX")
 cleanup() { rm -rf "$work"; }
 trap cleanup EXIT INT TERM
 
-prefix=$work/prefix
+stage=$work/stage # where it is installed
+prefix=$work/moved/prefix # where it is used
 log=$work/log
+# A two-level libdir, Debian's lib/<triplet> (which find_package searches),
+# tests the depth of the pkg-config prefix.
+triplet=$("$cc" -print-multiarch 2>/dev/null || true)
+libdir_rel=lib${triplet:+/$triplet}
 
 fail() {
 	echo "test_install: FAIL: $*" >&2
@@ -46,61 +55,79 @@ check_ok() {
 	esac
 }
 
-echo "test_install: building and installing $src into $prefix"
+echo "test_install: building and installing $src into $stage"
 run_quiet "$cmake" -S "$src" -B "$work/build" \
 	-DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=Release \
 	-DLFPOOL_BUILD_TESTS=OFF -DLFPOOL_BUILD_STRESS=OFF \
-	-DLFPOOL_BUILD_BENCH=OFF -DCMAKE_INSTALL_PREFIX="$prefix"
+	-DLFPOOL_BUILD_BENCH=OFF -DLFPOOL_BUILD_EXAMPLES=OFF \
+	-DCMAKE_INSTALL_LIBDIR="$libdir_rel" -DCMAKE_INSTALL_PREFIX=/usr/local
 run_quiet "$cmake" --build "$work/build" --parallel 2
-run_quiet "$cmake" --install "$work/build" --prefix "$prefix"
+run_quiet "$cmake" --install "$work/build" --prefix "$stage"
 
-[ -f "$prefix/include/lfpool.h" ] || fail "lfpool.h not installed"
-shared=$(find "$prefix" -name 'liblfpool.so*' | head -n 1)
-static=$(find "$prefix" -name 'liblfpool.a' | head -n 1)
-pcfile=$(find "$prefix" -name 'lfpool.pc' | head -n 1)
-config=$(find "$prefix" -name 'lfpoolConfig.cmake' | head -n 1)
-[ -n "$shared" ] || fail "liblfpool.so not installed"
-[ -n "$static" ] || fail "liblfpool.a not installed"
-[ -n "$pcfile" ] || fail "lfpool.pc not installed"
-[ -n "$config" ] || fail "lfpoolConfig.cmake not installed"
-libdir=$(dirname "$shared")
-
-# The shared library exports the API and nothing of the internals.
-if command -v nm >/dev/null 2>&1; then
-	nm -D --defined-only "$shared" | grep -q ' lfp_create$' ||
-		fail "lfp_create not exported from $shared"
-fi
-
-# 1 + 2: CMake consumers.
-for kind in shared static; do
-	if [ $kind = static ]; then flag=ON; else flag=OFF; fi
-	run_quiet "$cmake" -S "$consumer" -B "$work/consumer-$kind" \
-		-DCMAKE_C_COMPILER="$cc" -DCMAKE_PREFIX_PATH="$prefix" \
-		-DLFPOOL_CONSUMER_STATIC=$flag
-	run_quiet "$cmake" --build "$work/consumer-$kind"
-	app=$work/consumer-$kind/app
-	[ -x "$app" ] || fail "consumer ($kind) not built"
-	if [ $kind = static ]; then
-		# Must run without the shared library anywhere in sight.
-		if command -v ldd >/dev/null 2>&1 &&
-			ldd "$app" | grep -q liblfpool; then
-			fail "static consumer depends on liblfpool.so"
-		fi
-		check_ok "cmake consumer (lfpool::lfpool_static)" "$app"
-	else
-		check_ok "cmake consumer (lfpool::lfpool)" \
-			env LD_LIBRARY_PATH="$libdir" "$app"
-	fi
+for f in include/lfpool.h include/lfpool.hpp $libdir_rel/liblfpool.a \
+	$libdir_rel/liblfpool.so $libdir_rel/pkgconfig/lfpool.pc \
+	$libdir_rel/cmake/lfpool/lfpoolConfig.cmake; do
+	[ -e "$stage/$f" ] || fail "$f not installed"
 done
 
-# 3: pkg-config consumer.
-PKG_CONFIG_PATH=$(dirname "$pcfile")
+# No absolute path of this machine in the CMake package or the .pc file.
+for f in "$stage/$libdir_rel"/cmake/lfpool/*.cmake \
+	"$stage/$libdir_rel/pkgconfig/lfpool.pc"; do
+	for path in /usr/lib /usr/local "$work" "$src"; do
+		if grep -n "$path" "$f" >"$log"; then
+			cat "$log" >&2
+			fail "$(basename "$f") contains the path $path"
+		fi
+	done
+done
+echo "test_install: no absolute paths in the installed package"
+
+# Relocate: everything below must work from the new place only.
+mkdir -p "$(dirname "$prefix")"
+mv "$stage" "$prefix"
+libdir=$prefix/$libdir_rel
+echo "test_install: moved the prefix to $prefix"
+
+# 1: CMake consumer (shared, static, C++).
+run_quiet "$cmake" -S "$consumer" -B "$work/consumer" \
+	-DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" \
+	-DCMAKE_PREFIX_PATH="$prefix" -DLFPOOL_CONSUMER_MODE=package \
+	-DLFPOOL_CONSUMER_CXX=ON
+run_quiet "$cmake" --build "$work/consumer"
+# The static consumer must run without the shared library in sight.
+if command -v ldd >/dev/null 2>&1 &&
+	ldd "$work/consumer/app_static" | grep -q liblfpool; then
+	fail "static consumer depends on liblfpool.so"
+fi
+check_ok "cmake consumer (lfpool::lfpool_static)" "$work/consumer/app_static"
+check_ok "cmake consumer (lfpool::lfpool)" \
+	env LD_LIBRARY_PATH="$libdir" "$work/consumer/app_shared"
+check_ok "cmake consumer (lfpool.hpp)" \
+	env LD_LIBRARY_PATH="$libdir" "$work/consumer/app_cpp"
+
+# 2: pkg-config consumer; the flags must point into the moved prefix.
+PKG_CONFIG_PATH=$libdir/pkgconfig
 export PKG_CONFIG_PATH
+cflags=$("$pkgconfig" --cflags lfpool) || fail "pkg-config --cflags lfpool"
+incdir=$(echo "$cflags" | sed -n 's/^ *-I\([^ ]*\).*/\1/p')
+if [ -z "$incdir" ] ||
+	[ "$(cd "$incdir" && pwd -P)" != "$(cd "$prefix/include" && pwd -P)" ]; then
+	fail "pkg-config --cflags gives '$cflags', not -I$prefix/include"
+fi
 flags=$("$pkgconfig" --cflags --libs lfpool) ||
 	fail "pkg-config --cflags --libs lfpool failed"
 echo "test_install: pkg-config flags: $flags"
 # shellcheck disable=SC2086 # word splitting of $flags is intended
 run_quiet "$cc" -std=c11 -o "$work/app-pc" "$consumer/main.c" $flags
 check_ok "pkg-config consumer" env LD_LIBRARY_PATH="$libdir" "$work/app-pc"
+
+# 3: fully static through pkg-config --static (Requires.private: ck).
+sflags=$("$pkgconfig" --static --cflags --libs lfpool) ||
+	fail "pkg-config --static --cflags --libs lfpool failed"
+echo "test_install: pkg-config --static flags: $sflags"
+# shellcheck disable=SC2086
+run_quiet "$cc" -std=c11 -static -o "$work/app-pc-static" \
+	"$consumer/main.c" $sflags
+check_ok "pkg-config --static consumer" "$work/app-pc-static"
 
 echo "test_install: all consumers OK"

@@ -1,6 +1,8 @@
 /* Multi-threaded behaviour of one pool. */
 #include "thread_util.h"
 
+#include <limits.h>
+
 #include <sched.h>
 
 /* ---- smoke: no object is ever handed to two threads at once ---------- */
@@ -502,7 +504,10 @@ static void run_crowd(struct crowd *cr, int nthreads)
 {
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
-	cr_assert_eq(pthread_attr_setstacksize(&attr, 64 * 1024), 0);
+	size_t stack = 64 * 1024;
+	if (stack < (size_t)PTHREAD_STACK_MIN)
+		stack = (size_t)PTHREAD_STACK_MIN; /* 128 KiB on aarch64 */
+	cr_assert_eq(pthread_attr_setstacksize(&attr, stack), 0);
 	pthread_t *t = calloc((size_t)nthreads, sizeof(*t));
 	struct crowd_arg *args = calloc((size_t)nthreads, sizeof(*args));
 	cr_assert(t && args);

@@ -168,11 +168,23 @@ typedef struct lfp_config {
 					thread of the pool's own */
 } lfp_config;
 
+#ifdef __cplusplus
+/* C++ (designated initialisers are C++20): the same value from a function. */
+static inline lfp_config lfp_config_init(void)
+{
+	lfp_config cfg = {};
+	cfg.struct_size = sizeof(lfp_config);
+	cfg.cache_size = LFP_CACHE_DEFAULT;
+	return cfg;
+}
+#define LFP_CONFIG_INIT (lfp_config_init())
+#else
 #define LFP_CONFIG_INIT                                                        \
 	{                                                                      \
 		.struct_size = sizeof(lfp_config),                             \
 		.cache_size = LFP_CACHE_DEFAULT                                \
 	}
+#endif
 
 typedef struct lfp_pool lfp_pool;
 

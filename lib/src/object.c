@@ -55,8 +55,10 @@ static void destroy_quiet(struct lfp_pool *p, void *obj)
 	LFP_ASSERT(tag != 0);
 	lfp_gen_to_vacant(obj);
 	atomic_store_explicit(&h->tag, 0, memory_order_relaxed);
-	lfp_slab_give(&p->slab, (uint64_t)tag - 1);
+	/* Not live before the slot can be taken again, or a creator that
+	 * takes it at once counts capacity + 1 live objects for a moment. */
 	atomic_fetch_sub_explicit(&p->live, 1, memory_order_relaxed);
+	lfp_slab_give(&p->slab, (uint64_t)tag - 1);
 	lfp_add(&p->destroys, 1);
 }
 
