@@ -144,7 +144,7 @@ int main(int argc, char **argv)
 		    "connection); opened %d connections, peak %llu live\n",
 		    served.load(), retried.load(), opened.load(),
 		    static_cast<unsigned long long>(st->peak_live));
-	lfp_stats final_stats;
+	lfp_stats final_stats = LFP_STATS_INIT;
 	if (auto err = pool.destroy(&final_stats)) {
 		std::fprintf(stderr, "destroy: %s\n", err.message().c_str());
 		return 1;

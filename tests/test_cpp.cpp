@@ -322,7 +322,7 @@ void test_threads_and_destroy()
 	for (auto &t : ts)
 		t.join();
 	CHECK(sum > 0);
-	lfp_stats final_stats;
+	lfp_stats final_stats = LFP_STATS_INIT;
 	CHECK(!pool.destroy(&final_stats));
 	CHECK(final_stats.acquires == 8000 && final_stats.in_use == 0);
 	CHECK(destroyed == constructed);

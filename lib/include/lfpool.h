@@ -327,10 +327,14 @@ struct lfp_stats {
 };
 
 #ifdef __cplusplus
-#define LFP_STATS_INIT                                                         \
-	{                                                                      \
-		sizeof(lfp_stats)                                              \
-	}
+/* C++ (designated initialisers are C++20): the same value from a function. */
+static inline lfp_stats lfp_stats_init(void)
+{
+	lfp_stats st = {};
+	st.struct_size = sizeof(lfp_stats);
+	return st;
+}
+#define LFP_STATS_INIT (lfp_stats_init())
 #else
 #define LFP_STATS_INIT                                                         \
 	{                                                                      \

@@ -467,7 +467,7 @@ template <class T> class pool
 
 	result<lfp_stats> stats() const noexcept
 	{
-		lfp_stats s = {};
+		lfp_stats s = LFP_STATS_INIT;
 		lfp_err e = lfp_get_stats(pool_, &s);
 		if (e != LFP_OK)
 			return make_error_code(e);
