@@ -98,7 +98,10 @@ LFP_API unsigned lfp_version_number(void);
  * object's memory inside the pool (size/align from lfp_config).
  *   create:   construct the object in place; return 0 on success, non-zero on
  *             failure (the slot is given back; acquire reports LFP_ECREATE).
- *             NULL: objects start zero-filled.
+ *             NULL: objects start zero-filled (a never-used slot is
+ *             fresh zero pages and is not written; a reused slot is
+ *             cleared, except whole pages lfp_discard/eviction already
+ *             returned to the kernel, which read back as zero).
  *   validate: return non-zero if the object is still good. Checked on acquire
  *             and/or release (lfp_config.validate_on); a failing object is
  *             destroyed and replaced, never handed out. NULL: always good.
@@ -143,7 +146,9 @@ typedef struct lfp_config {
 	size_t object_size;   /* bytes per object, 1..LFP_OBJECT_SIZE_MAX */
 	size_t object_align;  /* power of two <= 4096; 0 means 16 */
 	uint64_t capacity;    /* hard maximum of live objects, >= 1 */
-	uint64_t min_idle;    /* created by lfp_create and kept by eviction */
+	uint64_t min_idle;    /* idle objects kept ready: created by
+				 lfp_create, never evicted, refilled by
+				 lfp_maintain */
 	uint32_t cache_size;  /* per-thread cache; 0 disables, LFP_CACHE_DEFAULT
 			       */
 	uint32_t validate_on; /* enum lfp_validate_on flags */
@@ -152,20 +157,28 @@ typedef struct lfp_config {
 	lfp_factory factory;
 	/* ---- 0.2 (a 0.1 caller's smaller struct_size leaves these 0) ---- */
 	uint64_t max_lifetime_ns;   /* never hand out an object older than
-				       this (minus a jitter); 0: no limit */
+				       this minus a random jitter of up to
+				       1/40 (2.5 %); 0: no limit. Such pools
+				       take the generic path always. */
 	uint64_t keepalive_ns;	    /* maintenance validates idle objects at
 				       least this often; 0: never */
 	uint64_t create_retry_ns;   /* after a failed create, wait this long
-				       (doubling, capped) before the next;
-				       0: the default (see lfp_maintain) */
+				       before the next attempt, doubling up
+				       to 32 x this; 0: no back-off (0.1's
+				       behaviour: every acquire may try) */
 	uint64_t leak_threshold_ns; /* report objects held longer; 0: off */
-	/* Called once per leaked object, from maintenance; ctx is
-	 * factory.ctx, acquire_site the return address in the caller of the
-	 * acquire function. */
+	/* Called once per leaked object (acquisition), from lfp_maintain,
+	 * with no lfpool lock held; ctx is factory.ctx, acquire_site the
+	 * return address in the caller of the acquire function (the user's
+	 * call site, with or without LFPOOL_NO_INLINE). Both leak fields
+	 * must be set to turn detection on; such pools take the generic
+	 * path always. */
 	void (*on_leak)(void *ctx, void *obj, uint64_t held_ns,
 			void *acquire_site);
 	uint32_t maintenance_thread; /* non-zero: run lfp_maintain on a
-					thread of the pool's own */
+					thread of the pool's own, started
+					by lfp_create, joined by lfp_close
+					or lfp_destroy */
 } lfp_config;
 
 #ifdef __cplusplus
@@ -255,17 +268,24 @@ LFP_API lfp_err lfp_release_bulk(lfp_pool *pool, void *const *objs, size_t n);
 
 /*
  * Return the calling thread's cached objects of this pool to the shared
- * depot (also done automatically when a thread exits).
+ * depot (also done automatically when a thread exits). They keep their
+ * idle age (as of this thread's last slow-path operation on the pool).
  */
 LFP_API lfp_err lfp_thread_flush(lfp_pool *pool);
 
 /*
- * Idle eviction: destroy objects idle for at least max_ns, keeping at
- * least min_idle live objects. Objects in caches of threads that did not use
- * the pool since the previous trim are moved to the depot first (and so age
- * from there). If `evicted` is not NULL it receives how many were destroyed.
- * Safe to call concurrently with everything but lfp_destroy; the pool also
- * runs it on its own from slow paths when lfp_config.max_idle_ns is set.
+ * Idle eviction: destroy objects idle for at least max_ns, keeping min_idle
+ * idle objects. The caches of threads that did no slow-path operation (a
+ * miss, a full cache) for max_ns are moved to the depot first, their
+ * objects aged from that operation, so one call evicts them; a thread
+ * that only ever hits its cache may see its objects evicted (and
+ * recreated on its next miss) once per max_ns. The caller's own cache
+ * stays (lfp_thread_flush moves it). Dead objects found (closed pool,
+ * max_lifetime_ns, lfp_evict_all) are destroyed too. If `evicted` is not
+ * NULL it receives how many were evicted for idleness. Returns at once if
+ * another pass is running. Safe to call concurrently with everything but
+ * lfp_destroy; the pool also runs it from slow paths and lfp_maintain when
+ * lfp_config.max_idle_ns is set.
  */
 LFP_API lfp_err lfp_trim(lfp_pool *pool, uint64_t max_ns, uint64_t *evicted);
 
@@ -314,13 +334,18 @@ struct lfp_stats {
 	uint64_t capacity;	      /* the configured capacity */
 	/* ---- 0.2 ---- */
 	uint64_t discards;	     /* lfp_discard calls */
-	uint64_t expirations;	     /* destroyed for max_lifetime_ns */
+	uint64_t expirations;	     /* destroyed for max_lifetime_ns
+					(lfp_evict_all's count as evictions) */
 	uint64_t keepalive_failures; /* idle objects failing keepalive */
 	uint64_t leaks;		     /* objects reported to on_leak */
 	int last_create_error;	     /* last non-zero create() result */
 	int closed;		     /* lfp_close was called */
-	/* Acquire waits, hold times (acquire to release; recorded while leak
-	 * detection is on), create() durations. */
+	/* log2 histograms, bucket i: [2^i, 2^(i+1)) ns (0 in bucket 0, the
+	 * last bucket takes everything above). wait: time an acquire slept
+	 * (blocking and timed acquires that had to wait); hold: acquire to
+	 * release, recorded only while leak detection is on (the only time
+	 * acquire times are taken); create: create() durations, failed ones
+	 * included. Slow paths only: the cache-hit path records nothing. */
 	uint64_t wait_ns_hist[LFP_HIST_BUCKETS];
 	uint64_t hold_ns_hist[LFP_HIST_BUCKETS];
 	uint64_t create_ns_hist[LFP_HIST_BUCKETS];
@@ -347,27 +372,51 @@ static inline lfp_stats lfp_stats_init(void)
 LFP_API lfp_err lfp_get_stats(const lfp_pool *pool, lfp_stats *out);
 
 /*
- * Close the pool: from now on every acquire returns LFP_ECLOSED, threads
- * blocked in lfp_acquire / lfp_acquire_timed wake within milliseconds with
- * LFP_ECLOSED, idle objects are destroyed, and objects still out may be
- * released (or discarded): they are destroyed then. lfp_destroy may follow
- * once no call is in flight. Idempotent.
+ * Close the pool: from now on every acquire (any kind, bulk too) returns
+ * LFP_ECLOSED; threads sleeping in lfp_acquire / lfp_acquire_timed are
+ * woken at once and return LFP_ECLOSED; idle objects (in the depot and in
+ * every thread's cache) are destroyed; objects still out may be released
+ * or discarded, and are destroyed then. The maintenance thread, if any, is
+ * stopped and joined. lfp_destroy may follow once no call is in flight.
+ * Idempotent. Errors: LFP_EINVAL (NULL). Progress: blocking (it takes the
+ * pool's list lock and each cache's lock, waits for a running trim pass,
+ * joins the maintenance thread); call it from no callback. A fast-path
+ * release that overlaps the call may leave its object cached until that
+ * thread's next call, its exit, lfp_maintain or lfp_destroy (still
+ * destroyed exactly once).
  */
 LFP_API lfp_err lfp_close(lfp_pool *pool);
 
 /*
- * Run the maintenance that is due: idle eviction (max_idle_ns, keeping
- * min_idle idle objects), max_lifetime_ns, keepalive validation, refilling
- * min_idle, leak reports. *next_ns (if not NULL) receives the nanoseconds
- * until more work is due, or UINT64_MAX if none. For event loops; with
- * lfp_config.maintenance_thread the pool runs it on its own thread.
+ * Run the maintenance that is due, with no lfpool lock held around any
+ * callback: idle eviction (max_idle_ns, keeping min_idle idle objects,
+ * draining caches of threads idle for max_idle_ns), destroying idle
+ * objects past max_lifetime_ns, keepalive validation (every keepalive_ns,
+ * of every idle object, cached ones included), refilling min_idle idle
+ * objects (create() runs outside every lock; stops at a failure or
+ * back-off), leak reports (on_leak, once per acquisition), and after
+ * lfp_evict_all the scan that lets thread caches serve fast paths again.
+ * *next_ns (if not NULL) receives the nanoseconds until more work is due,
+ * or UINT64_MAX if none. For event loops; with
+ * lfp_config.maintenance_thread the pool runs it on its own thread. On a
+ * closed pool it only destroys idle objects. Errors: LFP_EINVAL (NULL).
+ * Progress: blocking (as lfp_trim; the leak and epoch scans are O(slots
+ * ever used)).
  */
 LFP_API lfp_err lfp_maintain(lfp_pool *pool, uint64_t *next_ns);
 
 /*
- * Soft eviction in O(1), for failover: every object created before this
- * call is destroyed when next seen idle or released, and is never handed
- * out again.
+ * Soft eviction, for failover: every object created before this call is
+ * destroyed when next seen idle or released, and is never handed out
+ * again by an acquire that starts after the call returns (objects whose
+ * creation overlaps the call may be kept). O(1) in objects: it bumps the
+ * pool's epoch and disarms each thread cache's fast path (O(thread caches
+ * of the pool), under the list lock and each cache's lock, then one
+ * membarrier); no object is touched. Until no older object is live, every
+ * acquire and release takes the generic path, which checks epochs; then
+ * each thread's cache re-arms on its next slow-path call (lfp_maintain and
+ * slow paths, at most every 10 ms, sweep idle older objects out and scan
+ * for held ones). Errors: LFP_EINVAL (NULL). Progress: blocking (locks).
  */
 LFP_API lfp_err lfp_evict_all(lfp_pool *pool);
 
@@ -375,15 +424,23 @@ LFP_API lfp_err lfp_evict_all(lfp_pool *pool);
 typedef struct lfp_object_info {
 	int in_use;	    /* acquired by a user */
 	uint64_t age_ns;    /* since it was created */
-	uint64_t state_ns;  /* time idle, or time held */
-	void *acquire_site; /* leak detection on: where it was acquired */
+	uint64_t state_ns;  /* time idle, or time held: see lfp_foreach */
+	void *acquire_site; /* leak detection on and in use: where it was
+			       acquired; else NULL */
 } lfp_object_info;
 
 /*
- * Visit every live object: fn(ctx, obj, info); a non-zero return stops the
- * walk (and is not an error). For dumps and debugging: an object seen idle
- * may be handed out by the time fn runs, and fn must not release, discard
- * or otherwise own it. Runs concurrently with every call but lfp_destroy.
+ * Visit every live object (every used slot holding one): fn(ctx, obj,
+ * info); a non-zero return stops the walk (and is not an error). For dumps
+ * and debugging: an object seen idle may be handed out by the time fn
+ * runs, and fn must not release, discard or otherwise own it, nor call
+ * into the pool. state_ns is exact (lfp_now_ns precision) with leak
+ * detection on; otherwise it counts from the object's last slow-path
+ * transition (creation, an acquire that missed the thread cache, a release
+ * the cache could not keep), read from a coarse clock (a few ms): objects
+ * that cycle through a thread's cache show the time since they last left
+ * it. Errors: LFP_EINVAL (NULL pool or fn). Runs concurrently with every
+ * call but lfp_destroy; O(slots ever used), no lock.
  */
 LFP_API lfp_err lfp_foreach(lfp_pool *pool,
 			    int (*fn)(void *ctx, void *obj,

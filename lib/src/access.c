@@ -87,6 +87,8 @@ static lfp_err try_exhausted(struct lfp_pool *p, struct lfp_tcache *c,
 		if (lfp_tcache_any_cached(p))
 			lfp_tcache_drain_all(p, false, lfp_coarse_ns());
 		lfp_err err = take_or_create(p, c, obj, fresh);
+		if (err == LFP_EBACKOFF)
+			return LFP_ECREATE; /* backing off: no attempt now */
 		if (err != LFP_EMPTY)
 			return err;
 		uint64_t after = atomic_load_explicit(&p->depot.transit,
@@ -99,6 +101,21 @@ static lfp_err try_exhausted(struct lfp_pool *p, struct lfp_tcache *c,
 	}
 }
 
+/* Creating is backing off: wait like an exhausted pool, but only until
+ * the next attempt is due (*wake: when to look again). */
+static lfp_err backoff_as_empty(struct lfp_pool *p, lfp_err err,
+				uint64_t deadline, uint64_t *wake)
+{
+	*wake = deadline;
+	if (err != LFP_EBACKOFF)
+		return err;
+	uint64_t at =
+		atomic_load_explicit(&p->life.retry_at, memory_order_relaxed);
+	if (at < *wake)
+		*wake = at ? at : lfp_now_ns();
+	return LFP_EMPTY;
+}
+
 /* Blocking or timed acquire on an exhausted pool. */
 static lfp_err acquire_wait(struct lfp_pool *p, struct lfp_tcache *c,
 			    void **obj, bool *fresh, uint64_t deadline)
@@ -106,6 +123,7 @@ static lfp_err acquire_wait(struct lfp_pool *p, struct lfp_tcache *c,
 	lfp_err err;
 	bool waited = false;
 	struct lfp_waiter w = {.since = 0};
+	uint64_t wake;
 	/* Dekker pair 2 (see tcache.c): we raise `waiters`, fence, then look
 	 * into every cache; a fast release pushes, then reads `waiters`.
 	 * Either it sees us (and flushes to the depot, kicking), or we see
@@ -118,7 +136,12 @@ static lfp_err acquire_wait(struct lfp_pool *p, struct lfp_tcache *c,
 	}
 	bool kicked = false; /* woken by a kick we may have to pass on */
 	for (;;) {
-		err = take_or_create(p, c, obj, fresh);
+		if (lfp_life_closed(&p->life)) {
+			err = LFP_ECLOSED;
+			break;
+		}
+		err = backoff_as_empty(p, take_or_create(p, c, obj, fresh),
+				       deadline, &wake);
 		if (err != LFP_EMPTY) {
 			if (kicked)
 				pass_kick(p);
@@ -140,10 +163,16 @@ static lfp_err acquire_wait(struct lfp_pool *p, struct lfp_tcache *c,
 		 * to us or kicks us. */
 		lfp_waitq_push(&p->waitq, &w, waited);
 		waited = true;
-		err = take_or_create(p, c, obj, fresh);
-		uint32_t st = err != LFP_EMPTY ? lfp_waitq_leave(&p->waitq, &w)
-					       : lfp_waitq_sleep(&p->waitq, &w,
-								 deadline);
+		/* After queueing: lfp_close stores `closed`, then wakes the
+		 * queue; we either are woken or see it. */
+		err = lfp_life_closed(&p->life)
+			      ? LFP_ECLOSED
+			      : backoff_as_empty(
+					p, take_or_create(p, c, obj, fresh),
+					deadline, &wake);
+		uint32_t st = err != LFP_EMPTY
+				      ? lfp_waitq_leave(&p->waitq, &w)
+				      : lfp_waitq_sleep(&p->waitq, &w, wake);
 		if (st == LFP_W_HANDED) {
 			if (err == LFP_OK) {
 				/* Got one ourselves too: pass the extra on. */
@@ -164,6 +193,8 @@ static lfp_err acquire_wait(struct lfp_pool *p, struct lfp_tcache *c,
 		kicked = st == LFP_W_KICKED;
 	}
 	lfp_waiters_leave(p);
+	if (waited)
+		lfp_hist_add(&p->life.wait_hist, lfp_now_ns() - w.since);
 	return err;
 }
 
@@ -184,18 +215,22 @@ static lfp_err acquire_slow(struct lfp_pool *p, struct lfp_tcache *c,
 	if (!*obj) {
 		err = lfp_object_create(p, obj);
 		*fresh = err == LFP_OK;
-		if (err == LFP_EMPTY)
+		if (err == LFP_EMPTY || err == LFP_EBACKOFF)
 			err = deadline == 0 ? try_exhausted(p, c, obj, fresh)
 					    : acquire_wait(p, c, obj, fresh,
 							   deadline);
 	}
+	if (c)
+		atomic_store_explicit(&c->last_slow_ns, lfp_coarse_ns(),
+				      memory_order_relaxed);
 	lfp_maybe_trim(p);
 	return err;
 }
 
-/* Everything but a plain cache hit (also what the inline fast path calls
- * on a miss; it repeats the hit test, which is cheap). */
-lfp_err lfp__acquire_slow(lfp_pool *p, void **out, uint64_t timeout_ns)
+/* Everything but a plain cache hit (it repeats the hit test, which is
+ * cheap). site: the return address in the user's code (leak reports). */
+lfp_err lfp_acquire_generic(struct lfp_pool *p, void **out, uint64_t timeout_ns,
+			    void *site)
 {
 	if (lfp__acquire_hit(p, out))
 		return LFP_OK;
@@ -205,7 +240,10 @@ lfp_err lfp__acquire_slow(lfp_pool *p, void **out, uint64_t timeout_ns)
 	uint64_t deadline =
 		timeout_ns == 0 ? 0 : lfp_deadline_after(timeout_ns);
 	struct lfp_tcache *c = lfp_tcache_get(p);
+	lfp_life_slow_path(p, c);
 	for (;;) {
+		if (LFP_UNLIKELY(lfp_life_closed(&p->life)))
+			return LFP_ECLOSED;
 		bool fresh = false;
 		void *obj = NULL;
 		bool hit = c && c->pub.cap && lfp__cache_take(&c->pub, &obj, 1);
@@ -225,7 +263,18 @@ lfp_err lfp__acquire_slow(lfp_pool *p, void **out, uint64_t timeout_ns)
 				lfp_object_destroy(p, obj);
 				continue;
 			}
+			if (LFP_UNLIKELY(lfp_life_checks(&p->life))) {
+				/* Closed, expired, or from before
+				 * lfp_evict_all: never handed out. */
+				uint64_t now = lfp_coarse_ns();
+				if (lfp_life_dead(p, obj, now)) {
+					lfp_life_destroy_dead(p, obj, now);
+					continue;
+				}
+			}
 		}
+		if (!hit || p->life.track)
+			lfp_life_on_acquire(p, obj, site);
 		if (hit)
 			lfp__count(&c->pub.n_hit, 1); /* (hit implies c) */
 		else
@@ -235,19 +284,29 @@ lfp_err lfp__acquire_slow(lfp_pool *p, void **out, uint64_t timeout_ns)
 	}
 }
 
+/* Called by the inline API from the user's code: our return address is
+ * the user's call site. The out-of-line functions below pass their own. */
+lfp_err lfp__acquire_slow(lfp_pool *p, void **out, uint64_t timeout_ns)
+{
+	return lfp_acquire_generic(p, out, timeout_ns,
+				   __builtin_return_address(0));
+}
+
 lfp_err lfp_try_acquire(lfp_pool *p, void **obj)
 {
-	return lfp__acquire_slow(p, obj, 0);
+	return lfp_acquire_generic(p, obj, 0, __builtin_return_address(0));
 }
 
 lfp_err lfp_acquire(lfp_pool *p, void **obj)
 {
-	return lfp__acquire_slow(p, obj, LFP_FOREVER);
+	return lfp_acquire_generic(p, obj, LFP_FOREVER,
+				   __builtin_return_address(0));
 }
 
 lfp_err lfp_acquire_timed(lfp_pool *p, void **obj, uint64_t timeout_ns)
 {
-	return lfp__acquire_slow(p, obj, timeout_ns);
+	return lfp_acquire_generic(p, obj, timeout_ns,
+				   __builtin_return_address(0));
 }
 
 /* ------------------------------------------------------------ release */
@@ -267,6 +326,11 @@ lfp_err lfp__release_waiters(lfp_pool *p)
 void lfp_release_idle(struct lfp_pool *p, struct lfp_tcache *c, void *obj)
 {
 	count(c, c ? &c->n_slow_rel : NULL, &p->rel_slow);
+	if (c)
+		atomic_store_explicit(&c->last_slow_ns, lfp_coarse_ns(),
+				      memory_order_relaxed);
+	if (!p->life.track)
+		lfp_life_on_release(p, obj); /* idle since (foreach) */
 	if (!lfp_pool_waiters(p)) {
 		if (!c || !lfp_tcache_push_slow(p, c, obj))
 			lfp_object_park(p, rec_of(c), &obj, 1, lfp_coarse_ns());
@@ -295,6 +359,18 @@ lfp_err lfp__release_slow(lfp_pool *p, void *obj)
 	if (err)
 		return err;
 	struct lfp_tcache *c = lfp_tcache_get(p);
+	lfp_life_slow_path(p, c);
+	if (p->life.track)
+		lfp_life_on_release(p, obj); /* hold time */
+	if (LFP_UNLIKELY(lfp_life_checks(&p->life))) {
+		/* Closed, expired or from before lfp_evict_all: destroyed. */
+		uint64_t now = lfp_coarse_ns();
+		if (lfp_life_dead(p, obj, now)) {
+			count(c, c ? &c->n_slow_rel : NULL, &p->rel_slow);
+			lfp_life_destroy_dead(p, obj, now);
+			return LFP_OK;
+		}
+	}
 	if (p->hooks_release) {
 		bool bad = p->factory.reset &&
 			   p->factory.reset(p->factory.ctx, obj);
@@ -347,6 +423,6 @@ lfp_err lfp_thread_flush(lfp_pool *p)
 		return LFP_EINVAL;
 	struct lfp_tcache *c = lfp_tcache_find(p);
 	if (c)
-		lfp_tcache_flush(p, c);
+		lfp_tcache_flush_aged(p, c); /* keeps the idle age */
 	return LFP_OK;
 }

@@ -80,7 +80,8 @@ lfp_err lfp_release_bulk(lfp_pool *p, void *const *objs, size_t n)
 		 * batch then fails its check); publish them all at once. The
 		 * slot arithmetic lives in locals: the generation stores could
 		 * otherwise alias it. */
-		const uint64_t nbase = 0 - p->pub.obj_base, inv = p->pub.inv_odd;
+		const uint64_t nbase = 0 - p->pub.obj_base,
+			       inv = p->pub.inv_odd;
 		const uint64_t slots = p->pub.capacity;
 		const unsigned sh = p->pub.shift;
 		void **dst = lfp__objs(c) + b;

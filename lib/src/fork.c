@@ -6,14 +6,16 @@
  * parent's other threads were doing is frozen mid-way in the child's copy
  * of memory. So:
  *   - before fork, the forking thread takes every lfpool lock (registry,
- *     then per pool: trim, cache list, each cache, depot, wait queue; the
- *     order every other path nests them in), so no lock is held mid-update
- *     by a thread that will not exist; after fork both processes release
- *     them;
+ *     then per pool: maintenance, cache list, each cache, depot, wait
+ *     queue; the order every other path nests them in), so no lock is held
+ *     mid-update by a thread that will not exist; after fork the parent
+ *     releases them and the child makes them anew;
  *   - in the child, state that counts threads that do not exist is reset:
  *     the wait queue (their waiter records), the waiters count, moves in
  *     transit (objects a vanished thread was moving are lost to the child,
- *     like objects it held), thread exits in progress;
+ *     like objects it held), thread exits in progress, a trim pass in
+ *     progress, the maintenance thread (not restarted in the child:
+ *     lfp_maintain works there);
  *   - caches of threads that do not exist in the child become the child's:
  *     marked orphan, they stay on the pool's list, so a drain or trim takes
  *     their objects, and lfp_destroy frees them (no owner will).
@@ -29,7 +31,7 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static void lock_pool(struct lfp_pool *p)
 {
-	pthread_mutex_lock(&p->trim_lock);
+	pthread_mutex_lock(&p->life.mt_lock);
 	pthread_rwlock_wrlock(&p->list_lock);
 	for (struct lfp_tcache *c = p->caches; c; c = c->pool_next)
 		pthread_mutex_lock(&c->lock);
@@ -44,7 +46,7 @@ static void unlock_pool(struct lfp_pool *p)
 	for (struct lfp_tcache *c = p->caches; c; c = c->pool_next)
 		pthread_mutex_unlock(&c->lock);
 	pthread_rwlock_unlock(&p->list_lock);
-	pthread_mutex_unlock(&p->trim_lock);
+	pthread_mutex_unlock(&p->life.mt_lock);
 }
 
 static void before_fork(void)
@@ -69,7 +71,8 @@ static void relock_child(struct lfp_pool *p)
 	pthread_mutex_init(&p->waitq.lock, NULL);
 	pthread_mutex_init(&p->depot.lock, NULL);
 	lfp_tcache_list_lock_init(p);
-	pthread_mutex_init(&p->trim_lock, NULL);
+	pthread_mutex_init(&p->life.mt_lock, NULL);
+	pthread_cond_init(&p->life.mt_cond, NULL);
 }
 
 static void after_fork_child(void)
@@ -88,6 +91,10 @@ static void after_fork_child(void)
 					      LFP_TRANSIT_DONE,
 				      memory_order_relaxed);
 		atomic_store_explicit(&p->exiting, 0, memory_order_relaxed);
+		/* A trim pass or the maintenance thread of the parent is gone
+		 * (lfp_maintain still works; no thread is restarted). */
+		atomic_store_explicit(&p->life.pass, 0, memory_order_relaxed);
+		p->life.mt_on = false;
 		lfp_tcache_adopt_orphans(p); /* re-makes the caches' locks */
 		relock_child(p);
 	}

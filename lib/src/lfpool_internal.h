@@ -10,8 +10,12 @@
  *              waiting for an exhausted pool              wait, trim
  *   pool.c     lfp_create/lfp_destroy, config checks      all below
  *   stats.c    lfp_get_stats (sums per-thread counters)   tcache
- *   trim.c     idle eviction                              tcache, object,
- *                                                         depot
+ *   close.c    lfp_close, lfp_evict_all                   maintain, trim,
+ *                                                         tcache, wait
+ *   maintain.c lfp_maintain and its thread, lfp_foreach,  trim, tcache,
+ *              keepalive, min_idle refill, leak reports   object, depot
+ *   trim.c     idle eviction; one pass also destroys      tcache, object,
+ *              dead idle objects (lifecycle.h)            depot
  *   tcache.c   per-thread caches: lookup, refill, flush,  object, depot,
  *              drains by other threads, thread exit       wait
  *   object.c   object lifecycle: create, destroy, park    depot, slab, wait
@@ -184,7 +188,10 @@ struct lfp_slab {
 LFP_HIDDEN lfp_err lfp_slab_init(struct lfp_slab *s, size_t size, size_t align,
 				 uint64_t capacity);
 LFP_HIDDEN void lfp_slab_fini(struct lfp_slab *s);
-LFP_HIDDEN bool lfp_slab_take(struct lfp_slab *s, uint64_t *idx);
+/* *fresh: the slot was never used (its memory is still zero). */
+LFP_HIDDEN bool lfp_slab_take(struct lfp_slab *s, uint64_t *idx, bool *fresh);
+/* Zero a reused slot's object (skipping pages lfp_slab_give returned). */
+LFP_HIDDEN void lfp_slab_zero(struct lfp_slab *s, uint64_t idx);
 LFP_HIDDEN void lfp_slab_give(struct lfp_slab *s, uint64_t idx);
 LFP_HIDDEN uint64_t lfp_slab_used(const struct lfp_slab *s);
 /* Loose idle objects (lock-free stack through the headers). */
@@ -395,6 +402,7 @@ struct lfp_tcache {
 	bool orphan;	       /* its thread vanished in fork(): no owner */
 	uint64_t trim_seen;    /* trim: op count at the previous pass */
 	uint64_t idle_since;   /* trim: when it was seen unchanged */
+	_Atomic uint64_t last_slow_ns; /* owner's last slow-path operation */
 	struct lfp_tcache *pool_prev, *pool_next; /* pool's list */
 	struct lfp_tcache *thr_next;		  /* owner thread's list */
 	void *objs[] __attribute__((aligned(LFP__CACHE_OBJS)));
@@ -465,6 +473,8 @@ static inline void lfp_add(_Atomic uint64_t *c, uint64_t n)
 	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
 
+#include "lifecycle.h"
+
 /* ================================================================ pool */
 
 struct lfp_pool {
@@ -503,7 +513,6 @@ struct lfp_pool {
 	_Atomic uint64_t discards;
 
 	_Atomic uint64_t next_trim_ns;
-	pthread_mutex_t trim_lock;
 
 	/* This pool's thread caches: readers walk (drains, stats), writers
 	 * link and unlink (thread attach and exit, destroy). */
@@ -512,6 +521,7 @@ struct lfp_pool {
 	_Atomic uint32_t exiting; /* thread exits flushing into this pool */
 
 	struct lfp_pool *fork_prev, *fork_next; /* fork.c's registry */
+	struct lfp_life life;			/* lifecycle.h */
 };
 
 _Static_assert(offsetof(struct lfp_pool, pub) == 0, "ABI: pool view");

@@ -9,24 +9,105 @@
 #include "lfpool_internal.h"
 
 #include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+/* Create back-off (create_retry_ns): may this caller attempt a create
+ * now? Not while a failure's delay runs; when it is over, one caller wins
+ * the attempt and pushes the next one out by the current delay. */
+static bool create_gate(struct lfp_life *l, uint64_t now)
+{
+	if (!l->retry_ns)
+		return true;
+	uint64_t at = atomic_load_explicit(&l->retry_at, memory_order_relaxed);
+	if (at == 0)
+		return true;
+	if (now < at)
+		return false;
+	uint64_t d =
+		atomic_load_explicit(&l->retry_delay, memory_order_relaxed);
+	return atomic_compare_exchange_strong_explicit(
+		&l->retry_at, &at, now + d, memory_order_relaxed,
+		memory_order_relaxed);
+}
+
+static void create_failed(struct lfp_life *l, int rc, uint64_t now)
+{
+	atomic_store_explicit(&l->last_create_error, rc, memory_order_relaxed);
+	if (!l->retry_ns)
+		return;
+	uint64_t d =
+		atomic_load_explicit(&l->retry_delay, memory_order_relaxed);
+	uint64_t cap = l->retry_ns << LFP_RETRY_CAP_SHIFT;
+	d = d == 0 ? l->retry_ns : d >= cap / 2 ? cap : 2 * d;
+	atomic_store_explicit(&l->retry_delay, d, memory_order_relaxed);
+	atomic_store_explicit(&l->retry_at, now + d, memory_order_relaxed);
+}
+
+static void create_succeeded(struct lfp_life *l)
+{
+	if (l->retry_ns &&
+	    atomic_load_explicit(&l->retry_at, memory_order_relaxed)) {
+		atomic_store_explicit(&l->retry_delay, 0, memory_order_relaxed);
+		atomic_store_explicit(&l->retry_at, 0, memory_order_relaxed);
+	}
+}
+
+/* A small per-object jitter in [0, lifetime / 40]. */
+static uint64_t jitter(uint64_t lifetime, uint64_t seed)
+{
+	uint64_t x = seed * 0x9e3779b97f4a7c15u;
+	x ^= x >> 29;
+	x *= 0xbf58476d1ce4e5b9u;
+	x ^= x >> 32;
+	uint64_t span = lifetime / LFP_LIFETIME_JITTER_DIV;
+	return span ? x % (span + 1) : 0;
+}
+
+static void stamp_meta(struct lfp_pool *p, uint64_t idx, uint64_t born)
+{
+	struct lfp_life *l = &p->life;
+	struct lfp_meta *m = &l->meta[idx];
+	atomic_store_explicit(&m->born_ns, born, memory_order_relaxed);
+	atomic_store_explicit(&m->since_ns, born, memory_order_relaxed);
+	uint64_t exp = 0;
+	if (l->max_lifetime_ns) {
+		uint64_t life = l->max_lifetime_ns -
+				jitter(l->max_lifetime_ns, born ^ (idx << 20));
+		exp = life < UINT64_MAX - born ? born + life : UINT64_MAX;
+	}
+	atomic_store_explicit(&m->expire_ns, exp, memory_order_relaxed);
+	atomic_store_explicit(&m->epoch, lfp_life_epoch(l),
+			      memory_order_relaxed);
+	atomic_store_explicit(&m->site, NULL, memory_order_relaxed);
+	atomic_store_explicit(&m->leaked, 0, memory_order_relaxed);
+}
 
 lfp_err lfp_object_create(struct lfp_pool *p, void **obj)
 {
-	uint64_t idx;
-	if (!lfp_slab_take(&p->slab, &idx))
+	uint64_t idx, t0 = lfp_now_ns();
+	bool fresh;
+	if (!create_gate(&p->life, t0))
+		return LFP_EBACKOFF;
+	if (!lfp_slab_take(&p->slab, &idx, &fresh))
 		return LFP_EMPTY;
 	void *o = lfp_slab_obj(&p->slab, idx);
 	int rc = 0;
 	if (p->factory.create)
 		rc = p->factory.create(p->factory.ctx, o);
-	else
-		memset(o, 0, p->slab.object_size);
+	else if (!fresh)
+		lfp_slab_zero(&p->slab, idx); /* fresh slots are zero pages */
+	uint64_t t1 = lfp_now_ns();
+	lfp_hist_add(&p->life.create_hist, t1 - t0);
 	if (rc != 0) {
+		create_failed(&p->life, rc, t1);
 		lfp_add(&p->create_failures, 1);
 		lfp_slab_give(&p->slab, idx);
 		lfp_notify(p); /* the slot is free again */
 		return LFP_ECREATE;
 	}
+	create_succeeded(&p->life);
+	stamp_meta(p, idx, t1);
 	lfp_gen_to_acquired(o); /* vacant -> acquired */
 	atomic_store_explicit(&lfp_hdr_of(o)->tag, (uint32_t)(idx + 1),
 			      memory_order_relaxed);
@@ -72,7 +153,11 @@ void lfp_object_park(struct lfp_pool *p, struct lfp_hprec *rec,
 		     void *const *objs, size_t n, uint64_t stamp)
 {
 	uint32_t m = p->depot.mag_size;
-	for (size_t i = 0; i < n; i += m) {
+	if (LFP_UNLIKELY(lfp_life_closed(&p->life)))
+		m = 0; /* closed: idle objects are destroyed, not parked */
+	for (size_t i = 0; i < n && !m; i++)
+		destroy_quiet(p, objs[i]);
+	for (size_t i = 0; m && i < n; i += m) {
 		uint32_t k = (uint32_t)(n - i < m ? n - i : m);
 		if (!lfp_depot_push(&p->depot, rec, objs + i, k, stamp))
 			for (uint32_t j = 0; j < k; j++)
@@ -84,8 +169,13 @@ void lfp_object_park(struct lfp_pool *p, struct lfp_hprec *rec,
 
 void lfp_object_loosen(struct lfp_pool *p, void *const *objs, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		lfp_slab_loose_push(&p->slab, objs[i]);
+	bool closed = lfp_life_closed(&p->life);
+	for (size_t i = 0; i < n; i++) {
+		if (LFP_UNLIKELY(closed))
+			destroy_quiet(p, objs[i]); /* as lfp_object_park */
+		else
+			lfp_slab_loose_push(&p->slab, objs[i]);
+	}
 	if (n)
 		lfp_notify(p);
 }
@@ -98,4 +188,114 @@ void lfp_notify(struct lfp_pool *p)
 {
 	lfp_full_fence();
 	lfp_waitq_kick(&p->waitq);
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static struct lfp_meta *meta_of(struct lfp_pool *p, const void *obj)
+{
+	uint64_t idx;
+	lfp_slab_slot_of(&p->slab, obj, &idx);
+	return &p->life.meta[idx];
+}
+
+bool lfp_life_dead(struct lfp_pool *p, void *obj, uint64_t now)
+{
+	struct lfp_life *l = &p->life;
+	if (lfp_life_closed(l))
+		return true;
+	struct lfp_meta *m = meta_of(p, obj);
+	uint64_t exp =
+		atomic_load_explicit(&m->expire_ns, memory_order_relaxed);
+	return (exp && now >= exp) ||
+	       atomic_load_explicit(&m->epoch, memory_order_relaxed) <
+		       lfp_life_epoch(l);
+}
+
+void lfp_life_destroy_dead(struct lfp_pool *p, void *obj, uint64_t now)
+{
+	struct lfp_life *l = &p->life;
+	struct lfp_meta *m = meta_of(p, obj);
+	uint64_t exp =
+		atomic_load_explicit(&m->expire_ns, memory_order_relaxed);
+	if (lfp_life_closed(l))
+		; /* closing: a plain destroy */
+	else if (exp && now >= exp)
+		lfp_add(&l->expirations, 1);
+	else
+		lfp_add(&p->evictions, 1); /* lfp_evict_all */
+	lfp_object_destroy(p, obj);
+}
+
+void lfp_life_on_acquire(struct lfp_pool *p, void *obj, void *site)
+{
+	struct lfp_life *l = &p->life;
+	struct lfp_meta *m = meta_of(p, obj);
+	if (l->track) {
+		atomic_store_explicit(&m->since_ns, lfp_now_ns(),
+				      memory_order_relaxed);
+		atomic_store_explicit(&m->site, site, memory_order_relaxed);
+		atomic_store_explicit(&m->leaked, 0, memory_order_release);
+	} else {
+		atomic_store_explicit(&m->since_ns, lfp_coarse_ns(),
+				      memory_order_relaxed);
+	}
+}
+
+void lfp_life_on_release(struct lfp_pool *p, void *obj)
+{
+	struct lfp_meta *m = meta_of(p, obj);
+	if (p->life.track) {
+		uint64_t now = lfp_now_ns();
+		uint64_t t = atomic_load_explicit(&m->since_ns,
+						  memory_order_relaxed);
+		lfp_hist_add(&p->life.hold_hist, now > t ? now - t : 0);
+		atomic_store_explicit(&m->since_ns, now, memory_order_relaxed);
+	} else {
+		atomic_store_explicit(&m->since_ns, lfp_coarse_ns(),
+				      memory_order_relaxed);
+	}
+}
+
+lfp_err lfp_life_init(struct lfp_pool *p, const lfp_config *cfg)
+{
+	struct lfp_life *l = &p->life;
+	l->max_lifetime_ns = cfg->max_lifetime_ns;
+	l->keepalive_ns = cfg->factory.validate ? cfg->keepalive_ns : 0;
+	l->retry_ns = cfg->create_retry_ns;
+	if (l->retry_ns > UINT64_MAX >> (LFP_RETRY_CAP_SHIFT + 2))
+		l->retry_ns = UINT64_MAX >> (LFP_RETRY_CAP_SHIFT + 2);
+	l->leak_ns = cfg->on_leak ? cfg->leak_threshold_ns : 0;
+	l->on_leak = cfg->on_leak;
+	l->track = l->leak_ns != 0;
+	l->generic = l->track || l->max_lifetime_ns;
+	l->meta_size = p->slab.capacity * sizeof(struct lfp_meta);
+	void *m = mmap(NULL, l->meta_size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED)
+		return LFP_ENOMEM;
+	l->meta = m;
+	if (pthread_mutex_init(&l->mt_lock, NULL) != 0) {
+		munmap(m, l->meta_size);
+		return LFP_ENOMEM;
+	}
+	pthread_condattr_t a;
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	int rc = pthread_cond_init(&l->mt_cond, &a);
+	pthread_condattr_destroy(&a);
+	if (rc != 0) {
+		pthread_mutex_destroy(&l->mt_lock);
+		munmap(m, l->meta_size);
+		return LFP_ENOMEM;
+	}
+	return LFP_OK;
+}
+
+void lfp_life_fini(struct lfp_pool *p)
+{
+	struct lfp_life *l = &p->life;
+	pthread_cond_destroy(&l->mt_cond);
+	pthread_mutex_destroy(&l->mt_lock);
+	munmap(l->meta, l->meta_size);
 }

@@ -154,11 +154,12 @@ lfp_err lfp_create(const lfp_config *in, lfp_pool **out)
 	p->pub.inv_odd = p->slab.inv_odd;
 	p->pub.capacity = p->slab.capacity;
 	p->pub.shift = p->slab.shift;
-	err = LFP_ENOMEM;
-	if (pthread_mutex_init(&p->trim_lock, NULL) != 0)
+	err = lfp_life_init(p, &cfg);
+	if (err)
 		goto fail_slab;
+	err = LFP_ENOMEM;
 	if (lfp_waitq_init(&p->waitq) != 0)
-		goto fail_trim;
+		goto fail_life;
 	err = lfp_depot_init(&p->depot, p->batch);
 	if (err)
 		goto fail_waitq;
@@ -167,6 +168,9 @@ lfp_err lfp_create(const lfp_config *in, lfp_pool **out)
 		goto fail_depot;
 	lfp_fork_register(p);
 	err = prefill(p);
+	/* The maintenance thread starts here, at lfp_create. */
+	if (!err && cfg.maintenance_thread)
+		err = lfp_mt_start(p);
 	if (err) {
 		lfp_destroy(p, NULL);
 		return err;
@@ -178,8 +182,8 @@ fail_depot:
 	lfp_depot_fini(&p->depot);
 fail_waitq:
 	lfp_waitq_fini(&p->waitq);
-fail_trim:
-	pthread_mutex_destroy(&p->trim_lock);
+fail_life:
+	lfp_life_fini(p);
 fail_slab:
 	lfp_slab_fini(&p->slab);
 fail_pool:
@@ -191,6 +195,7 @@ lfp_err lfp_destroy(lfp_pool *p, lfp_stats *final)
 {
 	if (!p)
 		return LFP_EINVAL;
+	lfp_mt_stop(p); /* joins the maintenance thread */
 	lfp_stats st = LFP_STATS_INIT;
 	lfp_get_stats(p, &st);
 	lfp_fork_unregister(p);
@@ -212,7 +217,7 @@ lfp_err lfp_destroy(lfp_pool *p, lfp_stats *final)
 		lfp_stats_copy_out(&st, final);
 	lfp_depot_fini(&p->depot);
 	lfp_waitq_fini(&p->waitq);
-	pthread_mutex_destroy(&p->trim_lock);
+	lfp_life_fini(p);
 	lfp_slab_fini(&p->slab);
 	free(p);
 	return busy ? LFP_EBUSY : LFP_OK;

@@ -22,6 +22,7 @@
 #include "lfpool_internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -135,9 +136,12 @@ static void slot_push(struct lfp_slab *s, _Atomic uint64_t *top, uint64_t idx)
 		top, &head, want, memory_order_release, memory_order_relaxed));
 }
 
-/* Take a vacant slot for a new object; false when all `capacity` are live. */
-bool lfp_slab_take(struct lfp_slab *s, uint64_t *idx)
+/* Take a vacant slot for a new object; false when all `capacity` are live.
+ * *fresh: the slot was never used (its pages are still the kernel's zero
+ * pages). */
+bool lfp_slab_take(struct lfp_slab *s, uint64_t *idx, bool *fresh)
 {
+	*fresh = false;
 	if (slot_pop(s, &s->vacant, idx))
 		return true;
 	/* Wait-free: one fetch-and-add; overshooting past capacity is harmless
@@ -146,9 +150,26 @@ bool lfp_slab_take(struct lfp_slab *s, uint64_t *idx)
 		atomic_fetch_add_explicit(&s->fresh, 1, memory_order_acq_rel);
 	if (f < s->capacity) {
 		*idx = f;
+		*fresh = true; /* never used: still the kernel's zero pages */
 		return true;
 	}
 	return false;
+}
+
+/* Zero a reused slot's object: the whole pages inside it were returned
+ * with MADV_DONTNEED by lfp_slab_give (zero on next touch), so only the
+ * partial pages at either end are cleared. */
+void lfp_slab_zero(struct lfp_slab *s, uint64_t idx)
+{
+	char *obj = lfp_slab_obj(s, idx), *end = obj + s->object_size;
+	char *lo = (char *)round_up((uintptr_t)obj, s->page);
+	char *hi = (char *)((uintptr_t)end & ~(uintptr_t)(s->page - 1));
+	if (hi > lo) {
+		memset(obj, 0, (size_t)(lo - obj));
+		memset(hi, 0, (size_t)(end - hi));
+	} else {
+		memset(obj, 0, s->object_size);
+	}
 }
 
 /* Give a slot back after its object was destroyed (tag already 0). */

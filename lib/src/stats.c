@@ -46,6 +46,18 @@ static void snapshot(struct lfp_pool *p, lfp_stats *st)
 	st->peak_live = ld(&p->peak_live);
 	st->capacity = p->slab.capacity;
 	st->discards = discards;
+	struct lfp_life *l = &p->life;
+	st->expirations = ld(&l->expirations);
+	st->keepalive_failures = ld(&l->keepalive_failures);
+	st->leaks = ld(&l->leaks);
+	st->last_create_error = atomic_load_explicit(&l->last_create_error,
+						     memory_order_relaxed);
+	st->closed = lfp_life_closed(l);
+	for (int i = 0; i < LFP_HIST_BUCKETS; i++) {
+		st->wait_ns_hist[i] = ld(&l->wait_hist.b[i]);
+		st->hold_ns_hist[i] = ld(&l->hold_hist.b[i]);
+		st->create_ns_hist[i] = ld(&l->create_hist.b[i]);
+	}
 }
 
 /* Can `out` take a snapshot? An older, smaller struct gets the fields it

@@ -110,11 +110,14 @@ struct lfp_tcache *lfp_tcache_get(struct lfp_pool *p)
 	c->pub.cap = p->cache_size;
 	c->pub.batch = p->batch;
 	c->pool = p;
-	c->pub.acq_key = p->hooks_acquire || !p->cache_size ? LFP_POOL_NONE : p;
-	c->pub.rel_key = p->hooks_release || !p->cache_size ? LFP_POOL_NONE : p;
 	c->rec = lfp_depot_rec_get(&p->depot);
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_rwlock_wrlock(&p->list_lock);
+	/* Under the list lock: a close or evict_all that disarms the list
+	 * either sees this cache or is seen here (lfp_life_keys_ok). */
+	bool off = !p->cache_size || !lfp_life_keys_ok(&p->life);
+	c->pub.acq_key = p->hooks_acquire || off ? LFP_POOL_NONE : p;
+	c->pub.rel_key = p->hooks_release || off ? LFP_POOL_NONE : p;
 	c->pool_next = p->caches;
 	if (p->caches)
 		p->caches->pool_prev = c;
@@ -483,4 +486,107 @@ static void thread_exit(void *arg)
 	}
 	tls_list = NULL;
 	tls_registered = false;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+/* lfp_close, lfp_evict_all: no cache serves the fast paths any more (the
+ * generic paths check the pool's state); then the heavy fence, so that
+ * every thread's later fast path reads the disarmed keys. */
+void lfp_tcache_disarm_all(struct lfp_pool *p)
+{
+	pthread_rwlock_rdlock(&p->list_lock);
+	for (struct lfp_tcache *c = p->caches; c; c = c->pool_next) {
+		pthread_mutex_lock(&c->lock);
+		LFP_ST(c->pub.acq_key, LFP_POOL_NONE);
+		LFP_ST(c->pub.rel_key, LFP_POOL_NONE);
+		pthread_mutex_unlock(&c->lock);
+	}
+	pthread_rwlock_unlock(&p->list_lock);
+	lfp_heavy_fence();
+}
+
+/* The owner re-arms its keys once no object older than the pool's epoch
+ * is live (under c->lock: a disarm bumps the epoch before it takes it). */
+void lfp_tcache_rearm(struct lfp_pool *p, struct lfp_tcache *c)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->pub.cap && lfp_life_keys_ok(&p->life)) {
+		if (!p->hooks_acquire)
+			LFP_ST(c->pub.acq_key, p);
+		if (!p->hooks_release)
+			LFP_ST(c->pub.rel_key, p);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+static bool aged(struct lfp_tcache *c, uint64_t max_ns, uint64_t now)
+{
+	uint64_t t =
+		atomic_load_explicit(&c->last_slow_ns, memory_order_relaxed);
+	return now >= t && now - t >= max_ns;
+}
+
+/* As lfp_tcache_drain_all, for the caches whose owner did no slow-path
+ * operation for max_ns; their objects are stamped with that operation's
+ * time (so one trim pass evicts them). */
+uint64_t lfp_tcache_drain_aged(struct lfp_pool *p, uint64_t max_ns,
+			       uint64_t now)
+{
+	struct lfp_tcache *mine = lfp_tcache_find(p);
+	struct lfp_hprec *rec = mine ? mine->rec : NULL;
+	struct lfp_tcache *claimed[LFP_CLAIM_BATCH];
+	uint64_t moved = 0;
+	pthread_rwlock_rdlock(&p->list_lock);
+	lfp_transit_begin(&p->depot);
+	for (struct lfp_tcache *c = p->caches; c;) {
+		size_t n = 0;
+		for (; c && n < LFP_CLAIM_BATCH; c = c->pool_next) {
+			if (c == mine || !maybe_cached(c) ||
+			    !aged(c, max_ns, now))
+				continue;
+			pthread_mutex_lock(&c->lock);
+			c->claim_top = LFP_LD(c->pub.top);
+			LFP_ST(c->pub.top, LFP_TOP_CLAIMED);
+			claimed[n++] = c;
+		}
+		if (n == 0)
+			break;
+		lfp_heavy_fence();
+		for (size_t i = 0; i < n; i++) {
+			struct lfp_tcache *v = claimed[i];
+			moved += steal(
+				p, v, v->claim_top, rec,
+				atomic_load_explicit(&v->last_slow_ns,
+						     memory_order_relaxed));
+			pthread_mutex_unlock(&v->lock);
+		}
+	}
+	lfp_transit_end(&p->depot);
+	pthread_rwlock_unlock(&p->list_lock);
+	if (moved) {
+		lfp_add(&p->steals, 1);
+		lfp_notify(p);
+	}
+	return moved;
+}
+
+/* lfp_thread_flush: as owner_flush, but the objects keep their age (the
+ * cache's last slow-path operation), so a flush never delays eviction. */
+void lfp_tcache_flush_aged(struct lfp_pool *p, struct lfp_tcache *c)
+{
+	pthread_mutex_lock(&c->lock);
+	uint32_t t, n = locked_len(c, &t);
+	if (n == 0) {
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	lfp_transit_begin(&p->depot);
+	LFP_ST(c->pub.top, 0);
+	LFP_ST(c->pub.bottom, 0);
+	pthread_mutex_unlock(&c->lock);
+	lfp_object_park(
+		p, c->rec, c->objs + t, n,
+		atomic_load_explicit(&c->last_slow_ns, memory_order_relaxed));
+	lfp_transit_end(&p->depot);
 }

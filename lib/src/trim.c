@@ -2,17 +2,20 @@
  * trim.c — idle eviction.
  *
  * Magazines carry the time their objects went idle. A trim pass first moves
- * the objects of thread caches whose owner did nothing since the previous
- * pass into the depot (stamped with when the cache was last seen active),
- * then takes every magazine out of the depot, destroys objects idle for at
- * least max_ns (oldest first, never below min_idle live objects) and puts
- * the others back. The pass's magazines count as in transit meanwhile, so
- * a concurrent lfp_try_acquire looks again rather than report LFP_EMPTY;
+ * the objects of thread caches whose owner did no slow-path operation for
+ * max_ns into the depot (stamped with that operation's time: one pass
+ * evicts them), then takes every magazine out of the depot, destroys dead
+ * objects (closed pool, max_lifetime_ns, lfp_evict_all) and, for
+ * maintenance's keepalive, those failing validate(), then destroys objects
+ * idle for at least max_ns (oldest first, keeping min_idle idle objects)
+ * and puts the others back. The pass's magazines count as in transit meanwhile,
+ * so a concurrent lfp_try_acquire looks again rather than report LFP_EMPTY;
  * blocking acquirers create (capacity permitting) or wait, and are woken
  * when the objects come back.
  */
 #include "lfpool_internal.h"
 
+#include <sched.h>
 #include <stdlib.h>
 
 struct trim_buf {
@@ -64,22 +67,65 @@ static void put_back(struct lfp_pool *p, struct lfp_hprec *rec, void **objs,
 	}
 }
 
-lfp_err lfp_trim(lfp_pool *p, uint64_t max_ns, uint64_t *evicted)
+/* Objects popped from the depot that lifecycle rules or keepalive reject
+ * are destroyed here; the rest are compacted in place (order kept). */
+static size_t filter(struct lfp_pool *p, struct trim_buf *b, unsigned flags,
+		     uint64_t now)
 {
-	if (evicted)
-		*evicted = 0;
-	if (!p)
-		return LFP_EINVAL;
-	if (pthread_mutex_trylock(&p->trim_lock) != 0)
-		return LFP_OK; /* another pass is running */
+	bool checks = lfp_life_checks(&p->life);
+	bool keepalive = (flags & LFP_PASS_KEEPALIVE) && p->factory.validate;
+	size_t k = 0;
+	for (size_t i = 0; i < b->n; i++) {
+		void *o = b->objs[i];
+		if (checks && lfp_life_dead(p, o, now)) {
+			lfp_life_destroy_dead(p, o, now);
+			continue;
+		}
+		/* The object is ours alone while it is out of the depot. */
+		if (keepalive && !p->factory.validate(p->factory.ctx, o)) {
+			lfp_add(&p->life.keepalive_failures, 1);
+			lfp_object_destroy(p, o);
+			continue;
+		}
+		b->objs[k] = o;
+		b->stamps[k++] = b->stamps[i];
+	}
+	return k;
+}
+
+uint64_t lfp_trim_pass(struct lfp_pool *p, uint64_t max_ns, unsigned flags,
+		       bool *ran)
+{
+	/* One pass at a time: a try-only flag (not a lock; nothing waits on
+	 * it but lfp_close, which holds no lock), so callbacks run here
+	 * with no lfpool lock held. */
+	uint32_t z = 0;
+	while (!atomic_compare_exchange_strong_explicit(&p->life.pass, &z, 1,
+							memory_order_acquire,
+							memory_order_relaxed)) {
+		if (!(flags & LFP_PASS_WAIT)) {
+			*ran = false;
+			return 0;
+		}
+		z = 0;
+		sched_yield();
+	}
+	*ran = true;
 	uint64_t now = lfp_coarse_ns();
 
-	/* 1. Caches of idle threads -> depot (the drain protocol). */
-	lfp_tcache_drain_all(p, true, now);
+	/* 1. Caches -> depot (the drain protocol): those whose owner did no
+	 * slow-path operation for max_ns, aged from that operation; or all. */
+	struct lfp_tcache *mine = lfp_tcache_find(p);
+	if (flags & LFP_PASS_ALL) {
+		if (mine)
+			lfp_tcache_flush_aged(p, mine);
+		lfp_tcache_drain_all(p, false, now);
+	} else if (max_ns != UINT64_MAX) {
+		lfp_tcache_drain_aged(p, max_ns, now);
+	}
 
 	/* 2. Everything out of the depot (newest first); each magazine stays
 	 * in transit until its objects are back or destroyed. */
-	struct lfp_tcache *mine = lfp_tcache_find(p);
 	struct lfp_hprec *rec = mine ? mine->rec : NULL;
 	struct trim_buf b = {0};
 	void *mag[LFP_MAG_MAX];
@@ -106,12 +152,13 @@ lfp_err lfp_trim(lfp_pool *p, uint64_t max_ns, uint64_t *evicted)
 		}
 	}
 
-	/* 3. Evict the oldest (at the end) while old enough and above
-	 * min_idle; keep the rest. */
+	/* 3. Dead (closed, expired, older epoch) and keepalive failures go;
+	 * then the oldest while idle for max_ns and more than min_idle idle
+	 * objects are left. */
+	b.n = filter(p, &b, flags, now);
 	size_t keep = b.n, gone = 0;
-	while (keep > 0 && idle_for(b.stamps[keep - 1], now) >= max_ns &&
-	       atomic_load_explicit(&p->live, memory_order_relaxed) - gone >
-		       p->min_idle) {
+	while (keep > p->min_idle &&
+	       idle_for(b.stamps[keep - 1], now) >= max_ns) {
 		keep--;
 		gone++;
 	}
@@ -123,7 +170,18 @@ lfp_err lfp_trim(lfp_pool *p, uint64_t max_ns, uint64_t *evicted)
 	lfp_add(&p->evictions, gone);
 	free(b.objs);
 	free(b.stamps);
-	pthread_mutex_unlock(&p->trim_lock);
+	atomic_store_explicit(&p->life.pass, 0, memory_order_release);
+	return gone;
+}
+
+lfp_err lfp_trim(lfp_pool *p, uint64_t max_ns, uint64_t *evicted)
+{
+	if (evicted)
+		*evicted = 0;
+	if (!p)
+		return LFP_EINVAL;
+	bool ran;
+	uint64_t gone = lfp_trim_pass(p, max_ns, 0, &ran);
 	if (evicted)
 		*evicted = gone;
 	return LFP_OK;

@@ -259,3 +259,23 @@ uint32_t lfp_waitq_sleep(struct lfp_waitq *q, struct lfp_waiter *w,
 	}
 	return lfp_waitq_leave(q, w);
 }
+
+/* Wake every sleeper to look again (lfp_close): each is popped and marked
+ * kicked under the lock, one at a time, and woken after the lock is
+ * dropped, as lfp_waitq_kick does. */
+void lfp_waitq_wake_all(struct lfp_waitq *q)
+{
+	for (;;) {
+		pthread_mutex_lock(&q->lock);
+		struct lfp_waiter *w = pop_head(q);
+		if (w) {
+			q->kicked++;
+			atomic_store_explicit(&w->state, LFP_W_KICKED,
+					      memory_order_release);
+		}
+		pthread_mutex_unlock(&q->lock);
+		if (!w)
+			return;
+		lfp_futex_wake(&w->state, 1);
+	}
+}
