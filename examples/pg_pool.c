@@ -9,14 +9,18 @@
  *   destroy  PQfinish.
  * With --min-seconds S the clients keep querying for S seconds, so the
  * server can be stopped and restarted under them (scripts/examples.sh).
+ * With --lifecycle MODE it shows lfpool 0.2's lifecycle instead (close,
+ * failover, keepalive, lifetime, leak, backoff, histograms: pg_lifecycle.c).
  */
 #define _GNU_SOURCE
+#include "pg_lifecycle.h"
 #include "pool_demo.h"
 
 #include <libpq-fe.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 struct conn {
@@ -29,7 +33,7 @@ struct ctx {
 	atomic_int next_id;
 };
 
-static int run(PGconn *pg, const char *sql, long *count)
+int pg_run(PGconn *pg, const char *sql, long *count)
 {
 	PGresult *r = PQexec(pg, sql);
 	ExecStatusType st = PQresultStatus(r);
@@ -59,7 +63,7 @@ static int p_alive(void *vctx, void *vconn)
 	(void)vctx;
 	struct conn *c = vconn;
 	return c->pg && PQstatus(c->pg) == CONNECTION_OK &&
-	       run(c->pg, "SELECT 1", NULL) == 0;
+	       pg_run(c->pg, "SELECT 1", NULL) == 0;
 }
 
 static int p_reset(void *vctx, void *vconn)
@@ -69,7 +73,7 @@ static int p_reset(void *vctx, void *vconn)
 	if (PQstatus(c->pg) != CONNECTION_OK)
 		return 1; /* dead: discard */
 	if (PQtransactionStatus(c->pg) != PQTRANS_IDLE)
-		return run(c->pg, "ROLLBACK", NULL);
+		return pg_run(c->pg, "ROLLBACK", NULL);
 	return 0;
 }
 
@@ -90,7 +94,7 @@ static int p_query(void *vctx, void *vconn, int thread, int i)
 		 "INSERT INTO lfpool_queries(thread, query, conn) VALUES "
 		 "(%d, %d, %d)",
 		 thread, i, c->id);
-	return run(c->pg, sql, NULL);
+	return pg_run(c->pg, sql, NULL);
 }
 
 static int p_conn_id(const void *vconn)
@@ -106,8 +110,8 @@ static long p_count_rows(void *vctx)
 	/* The server may be down right now (outage test): retry a while. */
 	for (int tries = 0; tries < 50; tries++) {
 		if (p_connect(ctx, &c) == 0) {
-			if (run(c.pg, "SELECT count(*) FROM lfpool_queries",
-				&n))
+			if (pg_run(c.pg, "SELECT count(*) FROM lfpool_queries",
+				   &n))
 				n = -1;
 			p_close(ctx, &c);
 			break;
@@ -127,6 +131,8 @@ int main(int argc, char **argv)
 			"set LFPOOL_PG_CONNINFO (see scripts/examples.sh)\n");
 		return 2;
 	}
+	if (argc > 2 && !strcmp(argv[1], "--lifecycle"))
+		return pg_lifecycle(ctx.conninfo, argc - 2, argv + 2);
 	struct demo_opts o;
 	demo_parse(argc, argv, &o);
 	struct conn setup;
@@ -134,10 +140,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cannot connect: %s\n", ctx.conninfo);
 		return 1;
 	}
-	if (run(setup.pg,
-		"CREATE TABLE IF NOT EXISTS lfpool_queries(id serial PRIMARY "
-		"KEY, thread int, query int, conn int)",
-		NULL))
+	if (pg_run(setup.pg,
+		   "CREATE TABLE IF NOT EXISTS lfpool_queries(id serial "
+		   "PRIMARY "
+		   "KEY, thread int, query int, conn int)",
+		   NULL))
 		return 1;
 	p_close(&ctx, &setup);
 	atomic_store(&ctx.next_id, 0);
