@@ -1,6 +1,7 @@
 /*
  * lfpool_inline.h — the cache-hit fast paths of lfp_try_acquire,
- * lfp_acquire, lfp_acquire_timed and lfp_release, inlined into the caller.
+ * lfp_acquire, lfp_acquire_timed, lfp_release, lfp_acquire_bulk and
+ * lfp_release_bulk, inlined into the caller.
  * Included by lfpool.h; not a header to include on its own.
  *
  * ABI: the code below reads a few internals of the library directly: the
@@ -68,6 +69,11 @@ LFP_API lfp_err lfp__release_slow(lfp_pool *pool, void *obj);
 /* After a fast release kept its object but saw waiters: move the cache's
  * objects where waiters look. */
 LFP_API lfp_err lfp__release_waiters(lfp_pool *pool);
+/* Bulk misses: one by one (acquire: all or nothing); objs[0..idle) of a
+ * release were already checked and marked idle. */
+LFP_API lfp_err lfp__acquire_bulk_slow(lfp_pool *pool, void **objs, size_t n);
+LFP_API lfp_err lfp__release_bulk_slow(lfp_pool *pool, void *const *objs,
+				       size_t n, size_t idle);
 
 /*
  * The helpers below are always-inlined GNU extern inline functions in a
@@ -110,14 +116,11 @@ LFP__HELPER void lfp__light_fence(void)
 /* The object header's generation: odd while acquired. */
 LFP__HELPER uint64_t *lfp__gen_of(void *obj)
 {
-	/* An empty asm hides where obj came from, so the compiler does not
-	 * warn about reading in front of a caller's object (it is read only
-	 * after the slot check passed). No instruction. */
-	char *h = (char *)obj;
-	__asm__("" : "+r"(h));
-	return (uint64_t *)(void *)(h - 16);
+	/* Integer arithmetic: the compiler does not track the caller's
+	 * object through it, so it does not warn about reading in front of
+	 * it (read only after the slot check passed). */
+	return (uint64_t *)((uintptr_t)obj - 16);
 }
-
 LFP__HELPER void **lfp__objs(struct lfp__cache *c)
 {
 	return (void **)(void *)((char *)c + LFP__CACHE_OBJS);
@@ -240,6 +243,80 @@ LFP__HELPER int lfp__release_hit(lfp_pool *pool, void *obj)
 	return -1;
 }
 
+/* Bulk cache hit: n objects from the bottom, marked acquired, in one
+ * claim (lfp__cache_take's protocol). */
+LFP__HELPER int lfp__acquire_bulk_hit(lfp_pool *pool, void **objs, size_t n)
+{
+	struct lfp__cache *c = lfp__tls_cache;
+	if (__atomic_load_n(&c->acq_key, __ATOMIC_RELAXED) != pool || !objs ||
+	    n > c->cap)
+		return 0;
+	uint32_t b =
+		__atomic_load_n(&c->bottom, __ATOMIC_RELAXED) - (uint32_t)n;
+	__atomic_store_n(&c->bottom, b, __ATOMIC_RELAXED);
+	lfp__light_fence();
+	uint32_t t = __atomic_load_n(&c->top, __ATOMIC_RELAXED);
+	if (__builtin_expect((int32_t)(b - t) < 0, 0)) {
+		__atomic_store_n(&c->bottom, b + (uint32_t)n, __ATOMIC_RELAXED);
+		return 0;
+	}
+	void **src = lfp__objs(c) + b;
+#pragma GCC unroll 4
+	for (size_t i = 0; i < n; i++) {
+		void *o = src[i];
+		uint64_t *g = (uint64_t *)((uintptr_t)o - 16);
+		objs[i] = o;
+		__atomic_store_n(g, __atomic_load_n(g, __ATOMIC_RELAXED) + 1,
+				 __ATOMIC_RELAXED);
+	}
+	lfp__count(&c->n_hit, n);
+	return 1;
+}
+
+/* Bulk release into the cache: each object checked and marked idle (a
+ * duplicate in the batch then fails its check), all published at once.
+ * Returns how many were checked and marked before one failed or the
+ * cache had no room (n: all, published; *waiters then says whether
+ * waiters want them elsewhere). */
+LFP__HELPER size_t lfp__release_bulk_hit(lfp_pool *pool, void *const *objs,
+					 size_t n, int *waiters)
+{
+	struct lfp__cache *c = lfp__tls_cache;
+	uint32_t b = __atomic_load_n(&c->bottom, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&c->rel_key, __ATOMIC_RELAXED) != pool || !objs ||
+	    n > c->cap - b)
+		return 0;
+	const struct lfp__pool_view *v =
+		(const struct lfp__pool_view *)(const void *)pool;
+	/* Locals: the generation stores could otherwise alias them. */
+	const uint64_t base = v->obj_base, inv = v->inv_odd;
+	const uint64_t slots = v->capacity;
+	const unsigned sh = v->shift;
+	void **dst = lfp__objs(c) + b;
+	size_t i = 0;
+#pragma GCC unroll 4
+	for (; i < n; i++) {
+		void *o = objs[i];
+		uint64_t x = ((uint64_t)(uintptr_t)o - base) * inv;
+		x = (x >> sh) | (x << ((64 - sh) & 63));
+		if (__builtin_expect(x >= slots, 0))
+			break;
+		uint64_t *gp = lfp__gen_of(o);
+		uint64_t g = __atomic_load_n(gp, __ATOMIC_RELAXED);
+		if (__builtin_expect(!(g & 1), 0))
+			break;
+		__atomic_store_n(gp, g + 1, __ATOMIC_RELAXED);
+		dst[i] = o;
+	}
+	if (__builtin_expect(i < n, 0))
+		return i; /* objs[0..i) idle, not published */
+	__atomic_store_n(&c->bottom, b + (uint32_t)n, __ATOMIC_RELEASE);
+	lfp__count(&c->n_put, n);
+	lfp__light_fence(); /* pushed, then look for waiters */
+	*waiters = __atomic_load_n(&v->waiters, __ATOMIC_RELAXED) != 0;
+	return n;
+}
+
 #ifdef LFP__INLINE_API
 #define LFP__EXTERN_INLINE LFP__HELPER
 
@@ -283,6 +360,24 @@ LFP__EXTERN_INLINE lfp_err lfp_release(lfp_pool *pool, void *obj)
 		return LFP_OK;
 	return r == 0 ? lfp__release_waiters(pool)
 		      : lfp__release_slow(pool, obj);
+}
+
+LFP__EXTERN_INLINE lfp_err lfp_acquire_bulk(lfp_pool *pool, void **objs,
+					    size_t n)
+{
+	return lfp__acquire_bulk_hit(pool, objs, n)
+		       ? LFP_OK
+		       : lfp__acquire_bulk_slow(pool, objs, n);
+}
+
+LFP__EXTERN_INLINE lfp_err lfp_release_bulk(lfp_pool *pool, void *const *objs,
+					    size_t n)
+{
+	int waiters = 0;
+	size_t done = lfp__release_bulk_hit(pool, objs, n, &waiters);
+	if (__builtin_expect(done == n && n, 1))
+		return waiters ? lfp__release_waiters(pool) : LFP_OK;
+	return lfp__release_bulk_slow(pool, objs, n, done);
 }
 #endif
 
