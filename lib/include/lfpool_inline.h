@@ -288,6 +288,7 @@ LFP__HELPER size_t lfp__release_bulk_hit(lfp_pool *pool, void *const *objs,
 		return 0;
 	const struct lfp__pool_view *v =
 		(const struct lfp__pool_view *)(const void *)pool;
+	__asm__("" : "+r"(v)); /* as in lfp__release_hit */
 	/* Locals: the generation stores could otherwise alias them. */
 	const uint64_t base = v->obj_base, inv = v->inv_odd;
 	const uint64_t slots = v->capacity;
