@@ -1,19 +1,19 @@
 /*
  * access.c — the public acquire/release API, and waiting for objects.
  *
- * Fast paths (inline here, a handful of loads and stores): the thread's
- * last-used cache (lfp_tls_cache) belongs to this pool and can give or take
- * the object (lfp_cache_take / lfp_cache_put). Everything else goes
- * through one out-of-line generic function per direction:
- *   acquire: own cache (slow pop, refill from the depot) -> create in a
- *            vacant slot -> exhausted: try returns LFP_EMPTY once nothing
- *            idle can be found anywhere; blocking/timed become waiters.
+ * The cache-hit fast paths are inline (lfpool_inline.h: the thread's
+ * last-used cache, lfp__tls_cache, belongs to this pool and can give or take
+ * the object). Everything else goes through one out-of-line function per
+ * direction, which first repeats the fast path:
+ *   acquire: loose stack -> own cache (slow pop, refill from the depot) ->
+ *            create in a vacant slot -> exhausted: try returns LFP_EMPTY
+ *            once nothing idle can be found anywhere; blocking and timed
+ *            acquires become waiters.
  *   release: reset/validate hooks -> own cache (flushing a batch when
- *            full) -> with waiters: a starving waiter, else the depot.
+ *            full) -> with waiters: a starving waiter, else the loose
+ *            stack, kicking a sleeper.
  */
 #include "lfpool_internal.h"
-
-#include <sched.h>
 
 /* ------------------------------------------------------------ helpers */
 
@@ -32,172 +32,6 @@ static void count(struct lfp_tcache *c, _Atomic uint64_t *mine,
 		lfp_add(pools, 1);
 }
 
-/* One idle object from the loose stack, else from the depot (the rest of
- * its magazine goes back). */
-static void *depot_take_one(struct lfp_pool *p, struct lfp_hprec *rec)
-{
-	void *loose = lfp_slab_loose_pop(&p->slab);
-	if (loose)
-		return loose;
-	void *buf[LFP_MAG_MAX];
-	uint64_t stamp;
-	uint32_t n = lfp_depot_pop(&p->depot, rec, buf, &stamp);
-	if (n == 0)
-		return NULL;
-	lfp_object_park(p, rec, buf, n - 1, stamp);
-	lfp_transit_end(&p->depot); /* one acquired, the rest parked */
-	return buf[n - 1];
-}
-
-/* An object from the depot, else a new one. */
-static lfp_err take_or_create(struct lfp_pool *p, struct lfp_tcache *c,
-			      void **obj, bool *fresh)
-{
-	*obj = depot_take_one(p, rec_of(c));
-	if (*obj)
-		return LFP_OK;
-	lfp_err err = lfp_object_create(p, obj);
-	*fresh = err == LFP_OK;
-	return err;
-}
-
-/* A waiter that was kicked and leaves objects behind kicks the next. */
-static void pass_kick(struct lfp_pool *p)
-{
-	if (!lfp_depot_empty(&p->depot))
-		lfp_notify(p);
-}
-
-/* ------------------------------------------------------------ exhausted */
-
-/*
- * lfp_try_acquire found nothing: look everywhere an idle object can be, and
- * say LFP_EMPTY only when a whole look saw no object moving between places
- * (the depot's transit word unchanged and idle). Objects in other threads'
- * caches are moved to the depot first, with one heavy fence, and only if a
- * fence-free look says some cache holds any: polling an exhausted pool
- * costs no fence and no system call.
- */
-static lfp_err try_exhausted(struct lfp_pool *p, struct lfp_tcache *c,
-			     void **obj, bool *fresh)
-{
-	for (;;) {
-		uint64_t before = atomic_load_explicit(&p->depot.transit,
-						       memory_order_seq_cst);
-		if (lfp_tcache_any_cached(p))
-			lfp_tcache_drain_all(p, false, lfp_coarse_ns());
-		lfp_err err = take_or_create(p, c, obj, fresh);
-		if (err == LFP_EBACKOFF)
-			return LFP_ECREATE; /* backing off: no attempt now */
-		if (err != LFP_EMPTY)
-			return err;
-		uint64_t after = atomic_load_explicit(&p->depot.transit,
-						      memory_order_seq_cst);
-		if (before == after && (uint32_t)after == 0) {
-			lfp_add(&p->empties, 1);
-			return LFP_EMPTY;
-		}
-		sched_yield(); /* someone is moving objects: look again */
-	}
-}
-
-/* Creating is backing off: wait like an exhausted pool, but only until
- * the next attempt is due (*wake: when to look again). */
-static lfp_err backoff_as_empty(struct lfp_pool *p, lfp_err err,
-				uint64_t deadline, uint64_t *wake)
-{
-	*wake = deadline;
-	if (err != LFP_EBACKOFF)
-		return err;
-	uint64_t at =
-		atomic_load_explicit(&p->life.retry_at, memory_order_relaxed);
-	if (at < *wake)
-		*wake = at ? at : lfp_now_ns();
-	return LFP_EMPTY;
-}
-
-/* Blocking or timed acquire on an exhausted pool. */
-static lfp_err acquire_wait(struct lfp_pool *p, struct lfp_tcache *c,
-			    void **obj, bool *fresh, uint64_t deadline)
-{
-	lfp_err err;
-	bool waited = false;
-	struct lfp_waiter w = {.since = 0};
-	uint64_t wake;
-	/* Dekker pair 2 (see tcache.c): we raise `waiters`, fence, then look
-	 * into every cache; a fast release pushes, then reads `waiters`.
-	 * Either it sees us (and flushes to the depot, kicking), or we see
-	 * its object. If the count carries the CLEAN bit, a drain finished
-	 * after it rose from 0 and every release since saw it: skip ours. */
-	if (!lfp_waiters_enter(p)) {
-		lfp_heavy_fence();
-		lfp_tcache_drain_all(p, false, lfp_coarse_ns());
-		lfp_waiters_mark_clean(p);
-	}
-	bool kicked = false; /* woken by a kick we may have to pass on */
-	for (;;) {
-		if (lfp_life_closed(&p->life)) {
-			err = LFP_ECLOSED;
-			break;
-		}
-		err = backoff_as_empty(p, take_or_create(p, c, obj, fresh),
-				       deadline, &wake);
-		if (err != LFP_EMPTY) {
-			if (kicked)
-				pass_kick(p);
-			break;
-		}
-		kicked = false; /* found nothing: nothing left to pass on */
-		if (deadline != UINT64_MAX && lfp_now_ns() >= deadline) {
-			err = LFP_ETIMEDOUT;
-			lfp_add(&p->timeouts, 1);
-			break;
-		}
-		if (!waited) {
-			lfp_add(&p->waits, 1);
-			w.since = lfp_now_ns();
-		}
-		/* Queue up (back at the front after a lost race), then look
-		 * once more: anything made available before we were visible in
-		 * the queue is found now (see lfp_notify); anything after hands
-		 * to us or kicks us. */
-		lfp_waitq_push(&p->waitq, &w, waited);
-		waited = true;
-		/* After queueing: lfp_close stores `closed`, then wakes the
-		 * queue; we either are woken or see it. */
-		err = lfp_life_closed(&p->life)
-			      ? LFP_ECLOSED
-			      : backoff_as_empty(
-					p, take_or_create(p, c, obj, fresh),
-					deadline, &wake);
-		uint32_t st = err != LFP_EMPTY
-				      ? lfp_waitq_leave(&p->waitq, &w)
-				      : lfp_waitq_sleep(&p->waitq, &w, wake);
-		if (st == LFP_W_HANDED) {
-			if (err == LFP_OK) {
-				/* Got one ourselves too: pass the extra on. */
-				if (!lfp_waitq_handoff(&p->waitq, w.obj, true))
-					lfp_object_loosen(p, &w.obj, 1);
-			} else {
-				*obj = w.obj; /* (a create failure is moot) */
-				*fresh = false;
-				err = LFP_OK;
-			}
-			break;
-		}
-		if (err != LFP_EMPTY) {
-			if (st == LFP_W_KICKED)
-				pass_kick(p);
-			break;
-		}
-		kicked = st == LFP_W_KICKED;
-	}
-	lfp_waiters_leave(p);
-	if (waited)
-		lfp_hist_add(&p->life.wait_hist, lfp_now_ns() - w.since);
-	return err;
-}
-
 /* ------------------------------------------------------------ acquire */
 
 /* After a cache miss. deadline 0: try only. */
@@ -211,14 +45,12 @@ static lfp_err acquire_slow(struct lfp_pool *p, struct lfp_tcache *c,
 	*obj = lfp_slab_loose_pop(&p->slab);
 	if (!*obj)
 		*obj = refill ? lfp_tcache_pop_slow(p, c, true)
-			      : depot_take_one(p, rec_of(c));
+			      : lfp_object_take_idle(p, rec_of(c));
 	if (!*obj) {
 		err = lfp_object_create(p, obj);
 		*fresh = err == LFP_OK;
 		if (err == LFP_EMPTY || err == LFP_EBACKOFF)
-			err = deadline == 0 ? try_exhausted(p, c, obj, fresh)
-					    : acquire_wait(p, c, obj, fresh,
-							   deadline);
+			err = lfp_acquire_exhausted(p, c, obj, fresh, deadline);
 	}
 	if (c)
 		atomic_store_explicit(&c->last_slow_ns, lfp_coarse_ns(),
@@ -332,7 +164,11 @@ void lfp_release_idle(struct lfp_pool *p, struct lfp_tcache *c, void *obj)
 	if (!p->life.track)
 		lfp_life_on_release(p, obj); /* idle since (foreach) */
 	if (!lfp_pool_waiters(p)) {
-		if (!c || !lfp_tcache_push_slow(p, c, obj))
+		if (!c || !c->pub.cap)
+			/* No cache: one CAS on the loose stack, not a
+			 * single-object magazine. */
+			lfp_object_loosen(p, &obj, 1);
+		else if (!lfp_tcache_push_slow(p, c, obj))
 			lfp_object_park(p, rec_of(c), &obj, 1, lfp_coarse_ns());
 		else if (lfp_pool_waiters(p))
 			/* Dekker pair 2, as on the fast path (here c->lock

@@ -4,28 +4,34 @@
  * An acquire goes down API -> thread cache -> depot -> slab and comes back
  * up the same way; nothing in a lower row calls a higher one.
  *
- *   file       owns                                      may call
- *   ---------  ----------------------------------------  -----------------
- *   access.c   public acquire/release/bulk/discard API,   tcache, object,
- *              waiting for an exhausted pool              wait, trim
- *   pool.c     lfp_create/lfp_destroy, config checks      all below
- *   stats.c    lfp_get_stats (sums per-thread counters)   tcache
- *   close.c    lfp_close, lfp_evict_all                   maintain, trim,
- *                                                         tcache, wait
- *   maintain.c lfp_maintain and its thread, lfp_foreach,  trim, tcache,
- *              keepalive, min_idle refill, leak reports   object, depot
- *   trim.c     idle eviction; one pass also destroys      tcache, object,
- *              dead idle objects (lifecycle.h)            depot
- *   tcache.c   per-thread caches: lookup, refill, flush,  object, depot,
- *              drains by other threads, thread exit       wait
- *   object.c   object lifecycle: create, destroy, park    depot, slab, wait
- *              in the depot, wake sleepers
- *   depot.c    shared free list: magazines on Treiber     (ck_hp only)
- *              stacks guarded by hazard pointers
- *   handle.c   weak handles                               slab
- *   slab.c     the arena of slots, vacant-slot list       -
- *   wait.c     futex wait queue, fences, clocks           -
- *   error.c    messages, version                          -
+ *   file         owns                                    may call
+ *   -----------  --------------------------------------  ---------------
+ *   access.c     public acquire/release/discard API      exhausted,
+ *   bulk.c       bulk API (fast paths: lfpool_inline.h)   tcache, object,
+ *                                                        wait, trim
+ *   exhausted.c  try's LFP_EMPTY decision, waiting       tcache, object,
+ *                                                        wait
+ *   pool.c       lfp_create/lfp_destroy, config checks   all below
+ *   stats.c      lfp_get_stats (sums per-thread counts)  tcache
+ *   close.c      lfp_close, lfp_evict_all                maintain, trim,
+ *                                                        tcache, wait
+ *   maintain.c   lfp_maintain and its thread,            trim, tcache,
+ *                lfp_foreach, keepalive, min_idle        object, depot
+ *                refill, leak reports
+ *   trim.c       idle eviction; one pass also destroys   tcache, object,
+ *                dead idle objects (lifecycle.h)         depot
+ *   tcache.c     per-thread caches: lookup, refill,      object, depot,
+ *                flush, drains by other threads, exit    wait
+ *   object.c     object lifecycle: create, destroy,      depot, slab, wait
+ *                take one idle, park, loosen, wake
+ *   depot.c      shared free list: magazines on Treiber  (ck_hp only)
+ *                stacks guarded by hazard pointers
+ *   handle.c     weak handles                            slab
+ *   slab.c       the arena of slots; vacant and loose    -
+ *                slot stacks
+ *   wait.c       futex wait queue, fences, clocks        -
+ *   fork.c       pool registry, pthread_atfork handlers  tcache
+ *   error.c      messages, version                       -
  *
  * User callbacks (factory create/validate/reset/destroy), futex wakes and
  * ck_hp_purge never run while an lfpool lock is held.
@@ -84,73 +90,7 @@ LFP_HIDDEN void lfp_assert_fail(const char *what, const char *file, int line);
 /* Objects per magazine: half a full cache (one batch). */
 #define LFP_MAG_MAX ((LFP_CACHE_MAX + 1) / 2)
 
-/* ================================================================ wait */
-
-LFP_HIDDEN void lfp_wait_init(void);
-/* Make every thread of the process either see our earlier stores or have
- * its earlier stores visible to us (membarrier, or a fence fallback). */
-LFP_HIDDEN void lfp_heavy_fence(void);
-/* False when membarrier is unavailable: pools then run without thread
- * caches (their fast path would need a real fence on every operation). */
-LFP_HIDDEN bool lfp_heavy_fence_works(void);
-LFP_HIDDEN uint64_t lfp_now_ns(void);
-LFP_HIDDEN uint64_t lfp_coarse_ns(void);
-LFP_HIDDEN uint64_t lfp_deadline_after(uint64_t timeout_ns);
-LFP_HIDDEN int lfp_futex_wait(_Atomic uint32_t *w, uint32_t val,
-			      uint64_t deadline_ns);
-LFP_HIDDEN void lfp_futex_wake(_Atomic uint32_t *w, int n);
-
-/* A full memory fence. ThreadSanitizer does not model fences (and gcc
- * warns about them); there it is a seq_cst RMW on a thread-local word, a
- * full barrier on x86 that creates no cross-thread edge TSan could take for
- * synchronization. */
-static inline void lfp_full_fence(void)
-{
-#ifdef LFP_TSAN
-	static __thread _Atomic int word;
-	atomic_fetch_add_explicit(&word, 0, memory_order_seq_cst);
-#else
-	atomic_thread_fence(memory_order_seq_cst);
-#endif
-}
-
-/* The light side of the asymmetric fence (lfpool_inline.h). */
-#define lfp_light_fence() lfp__light_fence()
-
-/*
- * Sleeping acquirers, oldest first; each sleeps on its own futex word.
- * Objects made available kick one waiter to look again, and never while a
- * kicked waiter has not run yet (it passes the kick on if it leaves objects
- * behind). Once the oldest waiter has waited LFP_HANDOFF_NS, releases hand
- * their object straight to it, so no waiter starves (Go's sync.Mutex
- * starvation mode).
- */
-#define LFP_HANDOFF_NS 1000000u
-enum { LFP_W_WAITING, LFP_W_HANDED, LFP_W_KICKED, LFP_W_TIMEDOUT };
-
-struct lfp_waiter {
-	struct lfp_waiter *next;
-	_Atomic uint32_t state;
-	void *obj;	/* LFP_W_HANDED: the object */
-	uint64_t since; /* when it first queued (kept when it queues again) */
-};
-
-struct lfp_waitq {
-	pthread_mutex_t lock;
-	struct lfp_waiter *head, *tail;
-	_Atomic uint32_t n; /* queued waiters */
-	uint32_t kicked;    /* kicked waiters that have not looked yet */
-};
-
-LFP_HIDDEN int lfp_waitq_init(struct lfp_waitq *q);
-LFP_HIDDEN void lfp_waitq_fini(struct lfp_waitq *q);
-LFP_HIDDEN void lfp_waitq_push(struct lfp_waitq *q, struct lfp_waiter *w,
-			       bool front);
-LFP_HIDDEN bool lfp_waitq_handoff(struct lfp_waitq *q, void *obj, bool force);
-LFP_HIDDEN void lfp_waitq_kick(struct lfp_waitq *q);
-LFP_HIDDEN uint32_t lfp_waitq_sleep(struct lfp_waitq *q, struct lfp_waiter *w,
-				    uint64_t deadline_ns);
-LFP_HIDDEN uint32_t lfp_waitq_leave(struct lfp_waitq *q, struct lfp_waiter *w);
+#include "wait.h"
 
 /* ================================================================ slab */
 
@@ -197,6 +137,7 @@ LFP_HIDDEN uint64_t lfp_slab_used(const struct lfp_slab *s);
 /* Loose idle objects (lock-free stack through the headers). */
 LFP_HIDDEN void lfp_slab_loose_push(struct lfp_slab *s, void *obj);
 LFP_HIDDEN void *lfp_slab_loose_pop(struct lfp_slab *s);
+LFP_HIDDEN bool lfp_slab_loose_any(struct lfp_slab *s);
 
 static inline void *lfp_slab_obj(const struct lfp_slab *s, uint64_t idx)
 {
@@ -570,6 +511,15 @@ LFP_HIDDEN void lfp_object_destroy(struct lfp_pool *p, void *obj);
  * chunks, destroying what finds no magazine, waking sleepers once. */
 LFP_HIDDEN void lfp_object_park(struct lfp_pool *p, struct lfp_hprec *rec,
 				void *const *objs, size_t n, uint64_t stamp);
+/* One idle object: from the loose stack, else a magazine of the depot (the
+ * rest of it goes back); NULL if neither has any. */
+LFP_HIDDEN void *lfp_object_take_idle(struct lfp_pool *p,
+				      struct lfp_hprec *rec);
+/* When an idle object went idle (as recorded on slow paths: the loose
+ * stack's objects always have it). */
+LFP_HIDDEN uint64_t lfp_object_idle_since(struct lfp_pool *p, void *obj);
+/* Is any object on the loose stack or in the depot? */
+LFP_HIDDEN bool lfp_object_any_idle(struct lfp_pool *p);
 /* Idle objects that waiters want: onto the slab's loose stack one by one
  * (one CAS each), waking sleepers once. */
 LFP_HIDDEN void lfp_object_loosen(struct lfp_pool *p, void *const *objs,
@@ -592,6 +542,13 @@ static inline lfp_err lfp_object_check(const struct lfp_pool *p,
 }
 
 /* ================================================================ access */
+
+/* exhausted.c: nothing idle and no free slot. deadline 0: try only
+ * (LFP_EMPTY once nothing idle is left), else wait until the deadline
+ * (UINT64_MAX: forever). */
+LFP_HIDDEN lfp_err lfp_acquire_exhausted(struct lfp_pool *p,
+					 struct lfp_tcache *c, void **obj,
+					 bool *fresh, uint64_t deadline);
 
 /* An idle object (generation bumped) that the cache could not keep, or
  * that waiters want: the cache's slow push, a starving waiter, or the

@@ -83,6 +83,14 @@ static void stamp_meta(struct lfp_pool *p, uint64_t idx, uint64_t born)
 	atomic_store_explicit(&m->leaked, 0, memory_order_relaxed);
 }
 
+/* The slot's lifecycle metadata (lifecycle.h). */
+static struct lfp_meta *meta_of(struct lfp_pool *p, const void *obj)
+{
+	uint64_t idx;
+	lfp_slab_slot_of(&p->slab, obj, &idx);
+	return &p->life.meta[idx];
+}
+
 lfp_err lfp_object_create(struct lfp_pool *p, void **obj)
 {
 	uint64_t idx, t0 = lfp_now_ns();
@@ -170,14 +178,41 @@ void lfp_object_park(struct lfp_pool *p, struct lfp_hprec *rec,
 void lfp_object_loosen(struct lfp_pool *p, void *const *objs, size_t n)
 {
 	bool closed = lfp_life_closed(&p->life);
+	uint64_t now = n ? lfp_coarse_ns() : 0;
 	for (size_t i = 0; i < n; i++) {
-		if (LFP_UNLIKELY(closed))
+		if (LFP_UNLIKELY(closed)) {
 			destroy_quiet(p, objs[i]); /* as lfp_object_park */
-		else
-			lfp_slab_loose_push(&p->slab, objs[i]);
+			continue;
+		}
+		/* Idle from now: the loose stack keeps no stamp of its own
+		 * (trim reads this one). */
+		if (!p->life.track)
+			atomic_store_explicit(&meta_of(p, objs[i])->since_ns,
+					      now, memory_order_relaxed);
+		lfp_slab_loose_push(&p->slab, objs[i]);
 	}
 	if (n)
 		lfp_notify(p);
+}
+
+void *lfp_object_take_idle(struct lfp_pool *p, struct lfp_hprec *rec)
+{
+	void *loose = lfp_slab_loose_pop(&p->slab);
+	if (loose)
+		return loose;
+	void *buf[LFP_MAG_MAX];
+	uint64_t stamp;
+	uint32_t n = lfp_depot_pop(&p->depot, rec, buf, &stamp);
+	if (n == 0)
+		return NULL;
+	lfp_object_park(p, rec, buf, n - 1, stamp);
+	lfp_transit_end(&p->depot); /* one taken, the rest parked */
+	return buf[n - 1];
+}
+
+bool lfp_object_any_idle(struct lfp_pool *p)
+{
+	return lfp_slab_loose_any(&p->slab) || !lfp_depot_empty(&p->depot);
 }
 
 /* Objects or slots became available (outside a hand-off): let a sleeper
@@ -191,13 +226,6 @@ void lfp_notify(struct lfp_pool *p)
 }
 
 /* ------------------------------------------------------------ lifecycle */
-
-static struct lfp_meta *meta_of(struct lfp_pool *p, const void *obj)
-{
-	uint64_t idx;
-	lfp_slab_slot_of(&p->slab, obj, &idx);
-	return &p->life.meta[idx];
-}
 
 bool lfp_life_dead(struct lfp_pool *p, void *obj, uint64_t now)
 {
@@ -240,6 +268,12 @@ void lfp_life_on_acquire(struct lfp_pool *p, void *obj, void *site)
 		atomic_store_explicit(&m->since_ns, lfp_coarse_ns(),
 				      memory_order_relaxed);
 	}
+}
+
+uint64_t lfp_object_idle_since(struct lfp_pool *p, void *obj)
+{
+	return atomic_load_explicit(&meta_of(p, obj)->since_ns,
+				    memory_order_relaxed);
 }
 
 void lfp_life_on_release(struct lfp_pool *p, void *obj)

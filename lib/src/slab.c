@@ -193,6 +193,13 @@ void lfp_slab_loose_push(struct lfp_slab *s, void *obj)
 	slot_push(s, &s->loose, idx);
 }
 
+bool lfp_slab_loose_any(struct lfp_slab *s)
+{
+	/* seq_cst: like lfp_depot_empty, read after the caller's own moves. */
+	return (uint32_t)atomic_load_explicit(&s->loose,
+					      memory_order_seq_cst) != 0;
+}
+
 void *lfp_slab_loose_pop(struct lfp_slab *s)
 {
 	uint64_t idx;

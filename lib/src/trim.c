@@ -131,8 +131,9 @@ uint64_t lfp_trim_pass(struct lfp_pool *p, uint64_t max_ns, unsigned flags,
 	void *mag[LFP_MAG_MAX];
 	uint64_t stamp, popped = 0;
 	uint32_t n;
-	/* Loose objects (released while others waited) carry no idle stamp:
-	 * they count as idle from now, and go back in magazines that do. */
+	/* Loose objects (released while others waited, or by pools without
+	 * thread caches): idle since their slot's stamp; kept ones go back in
+	 * magazines. */
 	bool loose = false;
 	while (buf_reserve(&b, 1) &&
 	       (mag[0] = lfp_slab_loose_pop(&p->slab)) != NULL) {
@@ -140,7 +141,7 @@ uint64_t lfp_trim_pass(struct lfp_pool *p, uint64_t max_ns, unsigned flags,
 			lfp_transit_begin(&p->depot);
 		loose = true;
 		b.objs[b.n] = mag[0];
-		b.stamps[b.n++] = now;
+		b.stamps[b.n++] = lfp_object_idle_since(p, mag[0]);
 	}
 	popped += loose;
 	while (buf_reserve(&b, p->depot.mag_size) &&
