@@ -3,11 +3,11 @@
  * pointers: ck_hp_stack_pop_mpmc, one ck_hp_record per thread.
  *
  * ck_hp_stack_pop_mpmc is not ABA-safe if a popped node can be pushed
- * straight back (the ck_hp_stack ABA case; see docs/design.md), so a release never pushes:
- * it retires the node with ck_hp_free, and the hazard-pointer destructor
- * pushes it back once no thread protects it. The hazard slot is cleared
- * after every pop. When a pop finds the stack empty the thread reclaims its
- * own pending list, otherwise objects could sit stranded there.
+ * straight back (the ck_hp_stack ABA case; see docs/design.md), so a release
+ * never pushes: it retires the node with ck_hp_free, and the hazard-pointer
+ * destructor pushes it back once no thread protects it. The hazard slot is
+ * cleared after every pop. When a pop finds the stack empty the thread reclaims
+ * its own pending list, otherwise objects could sit stranded there.
  *
  * Records are never unlinked from ck_hp; a thread that stops using the pool
  * purges its pending list and unregisters, and the next thread recycles the
