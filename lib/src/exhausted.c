@@ -47,7 +47,7 @@ static lfp_err try_exhausted(struct lfp_pool *p, struct lfp_tcache *c,
 		uint64_t before = atomic_load_explicit(&p->depot.transit,
 						       memory_order_seq_cst);
 		if (lfp_tcache_any_cached(p))
-			lfp_tcache_drain_all(p, false, lfp_coarse_ns());
+			lfp_tcache_drain_all(p, LFP_DRAIN_ALL, lfp_coarse_ns());
 		lfp_err err = take_or_create(p, c, obj, fresh);
 		if (err == LFP_EBACKOFF)
 			return LFP_ECREATE; /* backing off: no attempt now */
@@ -93,7 +93,7 @@ static lfp_err acquire_wait(struct lfp_pool *p, struct lfp_tcache *c,
 	 * after it rose from 0 and every release since saw it: skip ours. */
 	if (!lfp_waiters_enter(p)) {
 		lfp_heavy_fence();
-		lfp_tcache_drain_all(p, false, lfp_coarse_ns());
+		lfp_tcache_drain_all(p, LFP_DRAIN_ALL, lfp_coarse_ns());
 		lfp_waiters_mark_clean(p);
 	}
 	bool kicked = false; /* woken by a kick we may have to pass on */

@@ -341,8 +341,6 @@ struct lfp_tcache {
 	uint32_t claim_top;    /* a thief's: top before its claim */
 	bool linked;	       /* on the pool's list (under its list_lock) */
 	bool orphan;	       /* its thread vanished in fork(): no owner */
-	uint64_t trim_seen;    /* trim: op count at the previous pass */
-	uint64_t idle_since;   /* trim: when it was seen unchanged */
 	_Atomic uint64_t last_slow_ns; /* owner's last slow-path operation */
 	struct lfp_tcache *pool_prev, *pool_next; /* pool's list */
 	struct lfp_tcache *thr_next;		  /* owner thread's list */
@@ -379,10 +377,12 @@ LFP_HIDDEN void lfp_tcache_flush(struct lfp_pool *p, struct lfp_tcache *c);
 /* Waiters want objects: the cache's objects go onto the loose stack. */
 LFP_HIDDEN void lfp_tcache_loosen(struct lfp_pool *p, struct lfp_tcache *c);
 
-/* Thief side. Move cached objects of other threads into the depot; with
- * idle_only, only caches whose owner did nothing since the previous such
- * pass (trim). Returns the number moved. */
-LFP_HIDDEN uint64_t lfp_tcache_drain_all(struct lfp_pool *p, bool idle_only,
+/* Thief side. Move cached objects of other threads into the depot: all
+ * of them stamped `now` (max_ns LFP_DRAIN_ALL), or only those of caches
+ * whose owner did no slow-path operation for max_ns, stamped with that
+ * operation's time (trim). Returns the number moved. */
+#define LFP_DRAIN_ALL UINT64_MAX
+LFP_HIDDEN uint64_t lfp_tcache_drain_all(struct lfp_pool *p, uint64_t max_ns,
 					 uint64_t now);
 /* Might any cache hold an object? (No fence, no lock but the list's.) */
 LFP_HIDDEN bool lfp_tcache_any_cached(struct lfp_pool *p);

@@ -122,13 +122,10 @@ LFP_HIDDEN void lfp_life_on_acquire(struct lfp_pool *p, void *obj, void *site);
 LFP_HIDDEN void lfp_life_on_release(struct lfp_pool *p, void *obj);
 
 /* tcache.c (additive): disarm every cache's keys (then the heavy fence);
- * re-arm the caller's own when lfp_life_keys_ok; drain caches whose owner
- * did no slow-path operation for max_ns (objects aged from then); flush
- * the owner's cache keeping its objects' age. */
+ * re-arm the caller's own when lfp_life_keys_ok; flush the owner's cache
+ * keeping its objects' age. (Draining aged caches: lfp_tcache_drain_all.) */
 LFP_HIDDEN void lfp_tcache_disarm_all(struct lfp_pool *p);
 LFP_HIDDEN void lfp_tcache_rearm(struct lfp_pool *p, struct lfp_tcache *c);
-LFP_HIDDEN uint64_t lfp_tcache_drain_aged(struct lfp_pool *p, uint64_t max_ns,
-					  uint64_t now);
 LFP_HIDDEN void lfp_tcache_flush_aged(struct lfp_pool *p, struct lfp_tcache *c);
 
 /* wait.c: wake every sleeper (they look again: close). */

@@ -234,13 +234,6 @@ void lfp_tcache_loosen(struct lfp_pool *p, struct lfp_tcache *c)
 
 /* ------------------------------------------------------------ thieves */
 
-static uint64_t ops_of(struct lfp_tcache *c)
-{
-	return LFP_LD(c->pub.n_hit) + LFP_LD(c->pub.n_put) +
-	       atomic_load_explicit(&c->n_miss, memory_order_relaxed) +
-	       atomic_load_explicit(&c->n_slow_rel, memory_order_relaxed);
-}
-
 /* Could the cache hold objects? (Racy read: a hint, or, for an object that
  * stays idle in it for a whole lfp_try_acquire, an answer.) */
 static bool maybe_cached(struct lfp_tcache *c)
@@ -288,7 +281,14 @@ static uint32_t steal(struct lfp_pool *p, struct lfp_tcache *c, uint32_t t,
  * locks per thread.) */
 #define LFP_CLAIM_BATCH 32
 
-uint64_t lfp_tcache_drain_all(struct lfp_pool *p, bool idle_only, uint64_t now)
+static bool aged(struct lfp_tcache *c, uint64_t max_ns, uint64_t now)
+{
+	uint64_t t =
+		atomic_load_explicit(&c->last_slow_ns, memory_order_relaxed);
+	return now >= t && now - t >= max_ns;
+}
+
+uint64_t lfp_tcache_drain_all(struct lfp_pool *p, uint64_t max_ns, uint64_t now)
 {
 	struct lfp_tcache *mine = lfp_tcache_find(p);
 	struct lfp_hprec *rec = mine ? mine->rec : NULL;
@@ -302,16 +302,9 @@ uint64_t lfp_tcache_drain_all(struct lfp_pool *p, bool idle_only, uint64_t now)
 	for (struct lfp_tcache *c = p->caches; c;) {
 		size_t n = 0;
 		for (; c && n < LFP_CLAIM_BATCH; c = c->pool_next) {
-			if (c == mine || !maybe_cached(c))
+			if (c == mine || !maybe_cached(c) ||
+			    (max_ns != LFP_DRAIN_ALL && !aged(c, max_ns, now)))
 				continue;
-			if (idle_only) {
-				uint64_t ops = ops_of(c);
-				if (ops != c->trim_seen) {
-					c->trim_seen = ops;
-					c->idle_since = now;
-					continue;
-				}
-			}
 			pthread_mutex_lock(&c->lock);
 			c->claim_top = LFP_LD(c->pub.top);
 			LFP_ST(c->pub.top, LFP_TOP_CLAIMED);
@@ -322,8 +315,13 @@ uint64_t lfp_tcache_drain_all(struct lfp_pool *p, bool idle_only, uint64_t now)
 		lfp_heavy_fence();
 		for (size_t i = 0; i < n; i++) {
 			struct lfp_tcache *v = claimed[i];
-			moved += steal(p, v, v->claim_top, rec,
-				       idle_only ? v->idle_since : now);
+			uint64_t stamp =
+				max_ns == LFP_DRAIN_ALL
+					? now
+					: atomic_load_explicit(
+						  &v->last_slow_ns,
+						  memory_order_relaxed);
+			moved += steal(p, v, v->claim_top, rec, stamp);
 			pthread_mutex_unlock(&v->lock);
 		}
 	}
@@ -518,57 +516,6 @@ void lfp_tcache_rearm(struct lfp_pool *p, struct lfp_tcache *c)
 			LFP_ST(c->pub.rel_key, p);
 	}
 	pthread_mutex_unlock(&c->lock);
-}
-
-static bool aged(struct lfp_tcache *c, uint64_t max_ns, uint64_t now)
-{
-	uint64_t t =
-		atomic_load_explicit(&c->last_slow_ns, memory_order_relaxed);
-	return now >= t && now - t >= max_ns;
-}
-
-/* As lfp_tcache_drain_all, for the caches whose owner did no slow-path
- * operation for max_ns; their objects are stamped with that operation's
- * time (so one trim pass evicts them). */
-uint64_t lfp_tcache_drain_aged(struct lfp_pool *p, uint64_t max_ns,
-			       uint64_t now)
-{
-	struct lfp_tcache *mine = lfp_tcache_find(p);
-	struct lfp_hprec *rec = mine ? mine->rec : NULL;
-	struct lfp_tcache *claimed[LFP_CLAIM_BATCH];
-	uint64_t moved = 0;
-	pthread_rwlock_rdlock(&p->list_lock);
-	lfp_transit_begin(&p->depot);
-	for (struct lfp_tcache *c = p->caches; c;) {
-		size_t n = 0;
-		for (; c && n < LFP_CLAIM_BATCH; c = c->pool_next) {
-			if (c == mine || !maybe_cached(c) ||
-			    !aged(c, max_ns, now))
-				continue;
-			pthread_mutex_lock(&c->lock);
-			c->claim_top = LFP_LD(c->pub.top);
-			LFP_ST(c->pub.top, LFP_TOP_CLAIMED);
-			claimed[n++] = c;
-		}
-		if (n == 0)
-			break;
-		lfp_heavy_fence();
-		for (size_t i = 0; i < n; i++) {
-			struct lfp_tcache *v = claimed[i];
-			moved += steal(
-				p, v, v->claim_top, rec,
-				atomic_load_explicit(&v->last_slow_ns,
-						     memory_order_relaxed));
-			pthread_mutex_unlock(&v->lock);
-		}
-	}
-	lfp_transit_end(&p->depot);
-	pthread_rwlock_unlock(&p->list_lock);
-	if (moved) {
-		lfp_add(&p->steals, 1);
-		lfp_notify(p);
-	}
-	return moved;
 }
 
 /* lfp_thread_flush: as owner_flush, but the objects keep their age (the

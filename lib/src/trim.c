@@ -119,9 +119,9 @@ uint64_t lfp_trim_pass(struct lfp_pool *p, uint64_t max_ns, unsigned flags,
 	if (flags & LFP_PASS_ALL) {
 		if (mine)
 			lfp_tcache_flush_aged(p, mine);
-		lfp_tcache_drain_all(p, false, now);
+		lfp_tcache_drain_all(p, LFP_DRAIN_ALL, now);
 	} else if (max_ns != UINT64_MAX) {
-		lfp_tcache_drain_aged(p, max_ns, now);
+		lfp_tcache_drain_all(p, max_ns, now);
 	}
 
 	/* 2. Everything out of the depot (newest first); each magazine stays
