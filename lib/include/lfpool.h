@@ -212,7 +212,9 @@ LFP_API lfp_err lfp_create(const lfp_config *cfg, lfp_pool **out);
 /*
  * Destroy the pool: every live object (idle or still acquired) is passed to
  * factory.destroy exactly once, then all memory is released. If `final` is
- * not NULL it receives the statistics as they stood just before. Returns
+ * not NULL (initialised with LFP_STATS_INIT) it receives the statistics as
+ * they stood just before; with a struct_size lfp_get_stats would refuse it
+ * is left alone, and the pool is destroyed all the same. Returns
  * LFP_EBUSY if objects were still acquired (they are destroyed all the same;
  * their pointers dangle), LFP_OK otherwise, LFP_EINVAL for NULL.
  * Must not run concurrently with any other call on this pool.
