@@ -2,9 +2,9 @@
  * stress_aba_torture — ABA torture of the depot's Treiber stacks.
  *
  * Three tiny pools (capacities 1, 2 and 4 by default; --objects sets the
- * largest) with per-thread caching disabled (cache_size 0), so every acquire
- * pops a magazine from the depot's `full` stack and every release pops one
- * from `empty` and pushes it on `full`. Linked against lfpool_hooked: the
+ * largest) with one-object thread caches (cache_size 1, magazines of one),
+ * so a refill pops a magazine from the depot's `full` stack and a flush pops
+ * one from `empty` and pushes it on `full`. Linked against lfpool_hooked: the
  * depot calls our pop hook between reading head->next and the CAS, and the
  * hook randomly yields the CPU or spins, holding a stale (head, next) pair
  * as long as possible while other threads pop and push the same magazines.
@@ -118,7 +118,10 @@ int main(int argc, char **argv)
 	uint64_t caps[NPOOLS] = {1, o.objects > 2 ? 2 : 1, o.objects};
 	for (int k = 0; k < NPOOLS; k++) {
 		facs[k] = st_factory_new(sizeof(st_obj));
-		pools[k] = st_pool_new(facs[k], caps[k], 0, 0, 0, 0);
+		/* cache_size 1: every refill pops a one-object magazine and
+		 * every flush pushes one (a pool without caches would use the
+		 * loose stack instead, which has no magazines to torture). */
+		pools[k] = st_pool_new(facs[k], caps[k], 1, 0, 0, 0);
 		st_watch_pool(pools[k], k == 0	 ? "pool 0"
 					: k == 1 ? "pool 1"
 						 : "pool 2");

@@ -446,7 +446,9 @@ static const uint32_t caches[] = {0, LFP_CACHE_DEFAULT, 1, 2, 5, 8};
 static bool config_valid(const lfp_config *c)
 {
 	size_t a = c->object_align;
-	return c->struct_size >= sizeof(lfp_config) && c->object_size &&
+	/* 0.1's smaller config is still accepted (the newer fields default). */
+	size_t size_0_1 = offsetof(lfp_config, factory) + sizeof(lfp_factory);
+	return c->struct_size >= size_0_1 && c->object_size &&
 	       c->object_size <= LFP_OBJECT_SIZE_MAX && (a & (a - 1)) == 0 &&
 	       a <= 4096 && c->capacity && c->capacity <= LFP_CAPACITY_MAX &&
 	       c->min_idle <= c->capacity &&
