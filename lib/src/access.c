@@ -22,6 +22,15 @@ static struct lfp_hprec *rec_of(struct lfp_tcache *c)
 	return c ? c->rec : NULL;
 }
 
+/* A release's or discard's argument checks: LFP_EINVAL for NULL, else
+ * lfp_object_check's verdict (and *gen). */
+static lfp_err check_arg(struct lfp_pool *p, const void *obj, uint64_t *gen)
+{
+	if (!p || !obj)
+		return LFP_EINVAL;
+	return lfp_object_check(p, obj, gen);
+}
+
 /* Count on the thread's cache (single writer) or, without one, the pool. */
 static void count(struct lfp_tcache *c, _Atomic uint64_t *mine,
 		  _Atomic uint64_t *pools)
@@ -188,10 +197,8 @@ lfp_err lfp__release_slow(lfp_pool *p, void *obj)
 	int r = lfp__release_hit(p, obj);
 	if (r >= 0)
 		return r ? LFP_OK : lfp__release_waiters(p);
-	if (!p || !obj)
-		return LFP_EINVAL;
 	uint64_t g;
-	lfp_err err = lfp_object_check(p, obj, &g);
+	lfp_err err = check_arg(p, obj, &g);
 	if (err)
 		return err;
 	struct lfp_tcache *c = lfp_tcache_get(p);
@@ -241,10 +248,8 @@ lfp_err lfp_release(lfp_pool *p, void *obj)
 
 lfp_err lfp_discard(lfp_pool *p, void *obj)
 {
-	if (!p || !obj)
-		return LFP_EINVAL;
 	uint64_t g;
-	lfp_err err = lfp_object_check(p, obj, &g);
+	lfp_err err = check_arg(p, obj, &g);
 	if (err)
 		return err;
 	struct lfp_tcache *c = lfp_tcache_find(p);

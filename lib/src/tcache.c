@@ -198,8 +198,10 @@ bool lfp_tcache_push_slow(struct lfp_pool *p, struct lfp_tcache *c, void *obj)
 }
 
 /* Empty the cache (owner, or its exiting thread): into the depot in
- * magazines, or, for waiters, onto the loose stack. */
-static void owner_flush(struct lfp_pool *p, struct lfp_tcache *c, bool loose)
+ * magazines stamped now or, `aged`, with the cache's last slow-path
+ * operation; or, `loose`, for waiters onto the loose stack. */
+static void owner_flush(struct lfp_pool *p, struct lfp_tcache *c, bool loose,
+			bool aged)
 {
 	pthread_mutex_lock(&c->lock);
 	uint32_t t, n = locked_len(c, &t);
@@ -218,18 +220,22 @@ static void owner_flush(struct lfp_pool *p, struct lfp_tcache *c, bool loose)
 	if (loose)
 		lfp_object_loosen(p, c->objs + t, n);
 	else
-		lfp_object_park(p, c->rec, c->objs + t, n, lfp_coarse_ns());
+		lfp_object_park(
+			p, c->rec, c->objs + t, n,
+			aged ? atomic_load_explicit(&c->last_slow_ns,
+						    memory_order_relaxed)
+			     : lfp_coarse_ns());
 	lfp_transit_end(&p->depot);
 }
 
 void lfp_tcache_flush(struct lfp_pool *p, struct lfp_tcache *c)
 {
-	owner_flush(p, c, false);
+	owner_flush(p, c, false, false);
 }
 
 void lfp_tcache_loosen(struct lfp_pool *p, struct lfp_tcache *c)
 {
-	owner_flush(p, c, true);
+	owner_flush(p, c, true, false);
 }
 
 /* ------------------------------------------------------------ thieves */
@@ -462,7 +468,7 @@ static void thread_exit(void *arg)
 		struct lfp_pool *p = c->pool;
 		atomic_fetch_add_explicit(&p->exiting, 1, memory_order_relaxed);
 		pthread_mutex_unlock(&c->lock);
-		owner_flush(p, c, false);
+		owner_flush(p, c, false, false);
 		pthread_rwlock_wrlock(&p->list_lock);
 		if (c->linked) {
 			fold_counters(p, c);
@@ -522,18 +528,5 @@ void lfp_tcache_rearm(struct lfp_pool *p, struct lfp_tcache *c)
  * cache's last slow-path operation), so a flush never delays eviction. */
 void lfp_tcache_flush_aged(struct lfp_pool *p, struct lfp_tcache *c)
 {
-	pthread_mutex_lock(&c->lock);
-	uint32_t t, n = locked_len(c, &t);
-	if (n == 0) {
-		pthread_mutex_unlock(&c->lock);
-		return;
-	}
-	lfp_transit_begin(&p->depot);
-	LFP_ST(c->pub.top, 0);
-	LFP_ST(c->pub.bottom, 0);
-	pthread_mutex_unlock(&c->lock);
-	lfp_object_park(
-		p, c->rec, c->objs + t, n,
-		atomic_load_explicit(&c->last_slow_ns, memory_order_relaxed));
-	lfp_transit_end(&p->depot);
+	owner_flush(p, c, false, true);
 }
