@@ -92,8 +92,12 @@ LFP_API lfp_err lfp__release_bulk_slow(lfp_pool *pool, void *const *objs,
 #define LFP__INLINE_API 1
 #endif
 
-/* The owner's half of the asymmetric fence: a compiler barrier. (Under
- * ThreadSanitizer, which cannot see membarrier, a real fence.) */
+/* The owner's half of the asymmetric fence: a compiler barrier that keeps
+ * a store to `stored` before a later load of `loaded` (no instruction; the
+ * CPU's half comes from the membarrier of the thread on the other side).
+ * It names just those two words, so the compiler may keep everything else
+ * in registers across it. Under ThreadSanitizer, which cannot see
+ * membarrier, it is a real fence. */
 #if defined(__SANITIZE_THREAD__)
 #define LFP__TSAN 1
 #elif defined(__has_feature)
@@ -101,17 +105,75 @@ LFP_API lfp_err lfp__release_bulk_slow(lfp_pool *pool, void *const *objs,
 #define LFP__TSAN 1
 #endif
 #endif
-LFP__HELPER void lfp__light_fence(void)
-{
 #ifdef LFP__TSAN
-	/* A seq_cst RMW on a local: a full barrier that makes no
-	 * cross-thread edge TSan could mistake for synchronization. */
-	int word = 0;
-	__atomic_fetch_add(&word, 0, __ATOMIC_SEQ_CST);
+/* A seq_cst RMW on a local: a full barrier that makes no cross-thread edge
+ * TSan could mistake for synchronization. */
+#define LFP__ORDER(stored, loaded)                                             \
+	do {                                                                   \
+		int lfp__word = 0;                                             \
+		__atomic_fetch_add(&lfp__word, 0, __ATOMIC_SEQ_CST);           \
+	} while (0)
 #else
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+#define LFP__ORDER(stored, loaded)                                             \
+	__asm__ __volatile__("" : "+m"(loaded) : "m"(stored))
 #endif
+
+/*
+ * Compare a word that other threads write with a value, as a relaxed
+ * atomic load and a compare would. On x86-64 that is one instruction (cmp
+ * with a memory operand), which compilers do not emit for an atomic load;
+ * the asm reads the word exactly once and is never moved out of a loop.
+ */
+#if defined(__x86_64__) && defined(__GCC_ASM_FLAG_OUTPUTS__) &&                \
+	!defined(LFP__TSAN)
+LFP__HELPER int lfp__key_is(lfp_pool *const *key, lfp_pool *pool)
+{
+	int eq;
+	__asm__ __volatile__("cmpq %2, %1"
+			     : "=@ccz"(eq)
+			     : "m"(*key), "r"(pool));
+	return eq;
 }
+LFP__HELPER int lfp__is_zero(const uint32_t *word)
+{
+	int zero;
+	__asm__ __volatile__("cmpl $0, %1" : "=@ccz"(zero) : "m"(*word));
+	return zero;
+}
+/* (int32_t)(b - *top) < 0 */
+LFP__HELPER int lfp__below(uint32_t b, const uint32_t *top)
+{
+	int below;
+	__asm__ __volatile__("cmpl %2, %1"
+			     : "=@ccs"(below)
+			     : "r"(b), "m"(*top));
+	return below;
+}
+/* The low bit of a generation (read by its holder: nobody writes it). */
+LFP__HELPER int lfp__is_odd(const uint64_t *gen)
+{
+	int odd;
+	__asm__ __volatile__("testb $1, %1" : "=@ccnz"(odd) : "m"(*gen));
+	return odd;
+}
+#else
+LFP__HELPER int lfp__key_is(lfp_pool *const *key, lfp_pool *pool)
+{
+	return __atomic_load_n(key, __ATOMIC_RELAXED) == pool;
+}
+LFP__HELPER int lfp__is_zero(const uint32_t *word)
+{
+	return __atomic_load_n(word, __ATOMIC_RELAXED) == 0;
+}
+LFP__HELPER int lfp__below(uint32_t b, const uint32_t *top)
+{
+	return (int32_t)(b - __atomic_load_n(top, __ATOMIC_RELAXED)) < 0;
+}
+LFP__HELPER int lfp__is_odd(const uint64_t *gen)
+{
+	return (int)(__atomic_load_n(gen, __ATOMIC_RELAXED) & 1);
+}
+#endif
 
 /* The object header's generation: odd while acquired. */
 LFP__HELPER uint64_t *lfp__gen_of(void *obj)
@@ -137,9 +199,8 @@ LFP__HELPER int lfp__cache_take(struct lfp__cache *c, void **objs, uint32_t n)
 {
 	uint32_t b = __atomic_load_n(&c->bottom, __ATOMIC_RELAXED) - n;
 	__atomic_store_n(&c->bottom, b, __ATOMIC_RELAXED);
-	lfp__light_fence();
-	uint32_t t = __atomic_load_n(&c->top, __ATOMIC_RELAXED);
-	if (__builtin_expect((int32_t)(b - t) < 0, 0)) {
+	LFP__ORDER(c->bottom, c->top);
+	if (__builtin_expect(lfp__below(b, &c->top), 0)) {
 		__atomic_store_n(&c->bottom, b + n, __ATOMIC_RELAXED);
 		return 0;
 	}
@@ -164,34 +225,43 @@ LFP__HELPER int lfp__cache_put(struct lfp__cache *c, void *const *objs,
 	return 1;
 }
 
-/* Is obj an acquired object of the pool? Then *gen is its generation.
- * (Pure arithmetic first: the header is read only for a slot address.) */
-LFP__HELPER int lfp__check_acquired(const struct lfp__pool_view *v, void *obj,
-				    uint64_t *gen)
+/*
+ * Words that only the calling thread writes while it runs here: its own
+ * cache's counters, and the generation of an object it holds (or has just
+ * claimed from its cache). Other threads read them with relaxed atomic
+ * loads (lfp_get_stats, weak handles, lfp_foreach). A plain add to memory
+ * is one instruction, and an aligned 64-bit store is single-copy atomic on
+ * every CPU lfpool supports, so a reader sees the old or the new value.
+ * Under ThreadSanitizer they are atomic loads and stores, which TSan can
+ * check.
+ */
+LFP__HELPER void lfp__owner_add(uint64_t *w, uint64_t n)
+{
+#ifdef LFP__TSAN
+	__atomic_store_n(w, __atomic_load_n(w, __ATOMIC_RELAXED) + n,
+			 __ATOMIC_RELAXED);
+#else
+	*w += n;
+#endif
+}
+
+/* Is obj the address of one of the pool's slots? Pure arithmetic: nothing
+ * is read at obj until this says yes. */
+LFP__HELPER int lfp__is_slot(const struct lfp__pool_view *v, const void *obj)
 {
 	uint64_t x = ((uint64_t)(uintptr_t)obj - v->obj_base) * v->inv_odd;
 	x = (x >> v->shift) | (x << ((64 - v->shift) & 63));
-	if (__builtin_expect(x >= v->capacity, 0))
+	return x < v->capacity;
+}
+
+/* Is obj an acquired object of the pool? Then *gen is its generation. */
+LFP__HELPER int lfp__check_acquired(const struct lfp__pool_view *v, void *obj,
+				    uint64_t *gen)
+{
+	if (__builtin_expect(!lfp__is_slot(v, obj), 0))
 		return 0;
 	*gen = __atomic_load_n(lfp__gen_of(obj), __ATOMIC_RELAXED);
 	return (int)(*gen & 1);
-}
-
-/*
- * The owner is the only writer of its counters; lfp_get_stats reads them
- * with relaxed atomic loads. The increment is a plain add to memory (one
- * instruction): an aligned 64-bit store is single-copy atomic on every CPU
- * lfpool supports, so a reader sees the old or the new value. Under
- * ThreadSanitizer it is an atomic load and store, which TSan can check.
- */
-LFP__HELPER void lfp__count(uint64_t *c, uint64_t n)
-{
-#ifdef LFP__TSAN
-	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n,
-			 __ATOMIC_RELAXED);
-#else
-	*c += n;
-#endif
 }
 
 /* Cache hit: the newest cached object, marked acquired. */
@@ -199,14 +269,11 @@ LFP__HELPER int lfp__acquire_hit(lfp_pool *pool, void **obj)
 {
 	struct lfp__cache *c = lfp__tls_cache;
 	void *o;
-	if (__builtin_expect(__atomic_load_n(&c->acq_key, __ATOMIC_RELAXED) ==
-					     pool &&
-				     obj != 0 && lfp__cache_take(c, &o, 1),
+	if (__builtin_expect(lfp__key_is(&c->acq_key, pool) && obj != 0 &&
+				     lfp__cache_take(c, &o, 1),
 			     1)) {
-		lfp__count(&c->n_hit, 1);
-		uint64_t *g = (uint64_t *)(void *)((char *)o - 16);
-		__atomic_store_n(g, __atomic_load_n(g, __ATOMIC_RELAXED) + 1,
-				 __ATOMIC_RELAXED);
+		lfp__owner_add(&c->n_hit, 1);
+		lfp__owner_add(lfp__gen_of(o), 1); /* acquired */
 		*obj = o;
 		return 1;
 	}
@@ -225,20 +292,22 @@ LFP__HELPER int lfp__release_hit(lfp_pool *pool, void *obj)
 	 * is read only once the key matched a live pool. No instruction. */
 	__asm__("" : "+r"(v));
 	uint32_t b = __atomic_load_n(&c->bottom, __ATOMIC_RELAXED);
-	uint64_t g;
 	if (__builtin_expect(
-		    __atomic_load_n(&c->rel_key, __ATOMIC_RELAXED) == pool &&
-			    lfp__check_acquired(v, obj, &g) && b < c->cap,
+		    lfp__key_is(&c->rel_key, pool) && lfp__is_slot(v, obj) &&
+			    lfp__is_odd(lfp__gen_of(obj)) && b < c->cap,
 		    1)) {
-		/* Idle before it is visible in the cache. */
-		__atomic_store_n(lfp__gen_of(obj), g + 1, __ATOMIC_RELAXED);
+		/* Idle before it is visible in the cache. (Acquired: the
+		 * generation is ours to write.) */
+		lfp__owner_add(lfp__gen_of(obj), 1);
 		lfp__objs(c)[b] = obj;
 		__atomic_store_n(&c->bottom, b + 1, __ATOMIC_RELEASE);
-		lfp__count(&c->n_put, 1);
+		lfp__owner_add(&c->n_put, 1);
 		/* Pushed, then look for waiters (the other half is a waiter's
 		 * store, membarrier, then its look into our cache). */
-		lfp__light_fence();
-		return __atomic_load_n(&v->waiters, __ATOMIC_RELAXED) == 0;
+		LFP__ORDER(c->bottom, *(uint32_t *)(uintptr_t)&v->waiters);
+		if (__builtin_expect(lfp__is_zero(&v->waiters), 1))
+			return 1;
+		return 0;
 	}
 	return -1;
 }
@@ -248,15 +317,13 @@ LFP__HELPER int lfp__release_hit(lfp_pool *pool, void *obj)
 LFP__HELPER int lfp__acquire_bulk_hit(lfp_pool *pool, void **objs, size_t n)
 {
 	struct lfp__cache *c = lfp__tls_cache;
-	if (__atomic_load_n(&c->acq_key, __ATOMIC_RELAXED) != pool || !objs ||
-	    n > c->cap)
+	if (!lfp__key_is(&c->acq_key, pool) || !objs || n > c->cap)
 		return 0;
 	uint32_t b =
 		__atomic_load_n(&c->bottom, __ATOMIC_RELAXED) - (uint32_t)n;
 	__atomic_store_n(&c->bottom, b, __ATOMIC_RELAXED);
-	lfp__light_fence();
-	uint32_t t = __atomic_load_n(&c->top, __ATOMIC_RELAXED);
-	if (__builtin_expect((int32_t)(b - t) < 0, 0)) {
+	LFP__ORDER(c->bottom, c->top);
+	if (__builtin_expect(lfp__below(b, &c->top), 0)) {
 		__atomic_store_n(&c->bottom, b + (uint32_t)n, __ATOMIC_RELAXED);
 		return 0;
 	}
@@ -264,12 +331,10 @@ LFP__HELPER int lfp__acquire_bulk_hit(lfp_pool *pool, void **objs, size_t n)
 #pragma GCC unroll 4
 	for (size_t i = 0; i < n; i++) {
 		void *o = src[i];
-		uint64_t *g = (uint64_t *)((uintptr_t)o - 16);
 		objs[i] = o;
-		__atomic_store_n(g, __atomic_load_n(g, __ATOMIC_RELAXED) + 1,
-				 __ATOMIC_RELAXED);
+		lfp__owner_add(lfp__gen_of(o), 1); /* acquired */
 	}
-	lfp__count(&c->n_hit, n);
+	lfp__owner_add(&c->n_hit, n);
 	return 1;
 }
 
@@ -283,8 +348,7 @@ LFP__HELPER size_t lfp__release_bulk_hit(lfp_pool *pool, void *const *objs,
 {
 	struct lfp__cache *c = lfp__tls_cache;
 	uint32_t b = __atomic_load_n(&c->bottom, __ATOMIC_RELAXED);
-	if (__atomic_load_n(&c->rel_key, __ATOMIC_RELAXED) != pool || !objs ||
-	    n > c->cap - b)
+	if (!lfp__key_is(&c->rel_key, pool) || !objs || n > c->cap - b)
 		return 0;
 	const struct lfp__pool_view *v =
 		(const struct lfp__pool_view *)(const void *)pool;
@@ -312,9 +376,10 @@ LFP__HELPER size_t lfp__release_bulk_hit(lfp_pool *pool, void *const *objs,
 	if (__builtin_expect(i < n, 0))
 		return i; /* objs[0..i) idle, not published */
 	__atomic_store_n(&c->bottom, b + (uint32_t)n, __ATOMIC_RELEASE);
-	lfp__count(&c->n_put, n);
-	lfp__light_fence(); /* pushed, then look for waiters */
-	*waiters = __atomic_load_n(&v->waiters, __ATOMIC_RELAXED) != 0;
+	lfp__owner_add(&c->n_put, n);
+	/* pushed, then look for waiters */
+	LFP__ORDER(c->bottom, *(uint32_t *)(uintptr_t)&v->waiters);
+	*waiters = !lfp__is_zero(&v->waiters);
 	return n;
 }
 

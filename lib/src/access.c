@@ -117,7 +117,7 @@ lfp_err lfp_acquire_generic(struct lfp_pool *p, void **out, uint64_t timeout_ns,
 		if (!hit || p->life.track)
 			lfp_life_on_acquire(p, obj, site);
 		if (hit)
-			lfp__count(&c->pub.n_hit, 1); /* (hit implies c) */
+			lfp__owner_add(&c->pub.n_hit, 1); /* (hit implies c) */
 		else
 			count(c, c ? &c->n_slow_acq : NULL, &p->acq_slow);
 		*out = obj;
@@ -229,8 +229,9 @@ lfp_err lfp__release_slow(lfp_pool *p, void *obj)
 	}
 	lfp_gen_to_idle(obj, g);
 	if (c && !lfp_pool_waiters(p) && lfp__cache_put(&c->pub, &obj, 1)) {
-		lfp__count(&c->pub.n_put, 1);
-		lfp_light_fence(); /* Dekker pair 2 */
+		lfp__owner_add(&c->pub.n_put, 1);
+		lfp_light_fence(c->pub.bottom,
+				p->pub.waiters); /* Dekker pair 2 */
 		if (lfp_pool_waiters(p))
 			lfp_tcache_loosen(p, c);
 		return LFP_OK;

@@ -35,8 +35,9 @@ static inline void lfp_full_fence(void)
 #endif
 }
 
-/* The light side of the asymmetric fence (lfpool_inline.h). */
-#define lfp_light_fence() lfp__light_fence()
+/* The light side of the asymmetric fence (lfpool_inline.h): our store to
+ * `stored` stays before our load of `loaded`. */
+#define lfp_light_fence(stored, loaded) LFP__ORDER(stored, loaded)
 
 /*
  * Sleeping acquirers, oldest first; each sleeps on its own futex word.
