@@ -304,3 +304,91 @@ Test(handoff, release_from_tls_destructor, .timeout = 30)
 	pthread_key_delete(late_key);
 	free(f);
 }
+
+/* ---- a waiter is served while another thread keeps the pool busy ------- */
+
+/* Holds the pool's only object and gives it back and takes it again through
+ * its own thread cache as fast as it can, until the waiter has it. */
+struct barger {
+	lfp_pool *pool;
+	void *obj;
+	atomic_int errors;
+	atomic_ulong rounds;
+	atomic_int stop;
+};
+
+/* Best effort: the two threads on different CPUs, so the barger never
+ * waits for the waiter to be scheduled. */
+static void pin_to(int cpu)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	(void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+static void *barger_main(void *arg)
+{
+	struct barger *b = arg;
+	void *o = b->obj;
+	pin_to(0);
+	while (!atomic_load(&b->stop)) {
+		if (lfp_release(b->pool, o) != LFP_OK) {
+			atomic_fetch_add(&b->errors, 1);
+			return NULL;
+		}
+		atomic_fetch_add(&b->rounds, 1);
+		lfp_err e = lfp_try_acquire(b->pool, &o);
+		if (e == LFP_EMPTY)
+			return NULL; /* the waiter has it */
+		if (e != LFP_OK) {
+			atomic_fetch_add(&b->errors, 1);
+			return NULL;
+		}
+	}
+	if (lfp_release(b->pool, o) != LFP_OK)
+		atomic_fetch_add(&b->errors, 1);
+	return NULL;
+}
+
+/* Without hand-off to a starving waiter, the releasing thread takes the
+ * object back before the woken waiter runs, every time (barging). The
+ * waiter must get it while the other thread is still at it: within the
+ * hand-off delay plus scheduling, far below the 2 s allowed here. */
+Test(handoff, starving_waiter_served_while_another_thread_barges, .timeout = 30)
+{
+	tu_factory *f = tu_factory_new();
+	lfp_config c = tu_config(f, 1, LFP_CACHE_DEFAULT);
+	c.factory.reset = NULL; /* no hooks: releases take the fast path */
+	c.factory.validate = NULL;
+	lfp_pool *p = tu_pool(&c);
+	struct barger b = {.pool = p};
+	cr_assert_eq(lfp_acquire(p, &b.obj), LFP_OK);
+	cpu_set_t before;
+	cr_assert_eq(
+		pthread_getaffinity_np(pthread_self(), sizeof(before), &before),
+		0);
+	pin_to(1);
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, barger_main, &b), 0);
+	while (atomic_load(&b.rounds) < 1000)
+		sched_yield();
+	void *o = NULL;
+	lfp_err e = lfp_acquire_timed(p, &o, 2000 * TU_MS);
+	unsigned long rounds = atomic_load(&b.rounds);
+	atomic_store(&b.stop, 1);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	pthread_setaffinity_np(pthread_self(), sizeof(before), &before);
+	cr_assert_eq(e, LFP_OK,
+		     "the waiter starved: %s after the other thread's %lu "
+		     "releases",
+		     lfp_strerror(e), rounds);
+	cr_assert_eq(atomic_load(&b.errors), 0);
+	cr_assert_eq(lfp_release(p, o), LFP_OK);
+	lfp_stats s = tu_stats(p);
+	tu_assert_consistent(&s);
+	cr_assert_eq(s.in_use, 0);
+	cr_assert_eq(lfp_destroy(p, NULL), LFP_OK);
+	tu_assert_balanced(f);
+	free(f);
+}

@@ -183,9 +183,9 @@ void lfp_release_idle(struct lfp_pool *p, struct lfp_tcache *c, void *obj)
 			/* Dekker pair 2, as on the fast path (here c->lock
 			 * orders the push against a drain). */
 			lfp_tcache_loosen(p, c);
-	} else if (!lfp_waitq_handoff(&p->waitq, obj, false)) {
-		/* Not to the oldest sleeper (it has not waited long enough):
-		 * where waiters look first, kicking one. */
+	} else {
+		/* To the oldest sleeper if it has waited long, else where
+		 * waiters look first, kicking one. */
 		lfp_object_loosen(p, &obj, 1);
 	}
 	lfp_maybe_trim(p);

@@ -520,8 +520,9 @@ LFP_HIDDEN void *lfp_object_take_idle(struct lfp_pool *p,
 LFP_HIDDEN uint64_t lfp_object_idle_since(struct lfp_pool *p, void *obj);
 /* Is any object on the loose stack or in the depot? */
 LFP_HIDDEN bool lfp_object_any_idle(struct lfp_pool *p);
-/* Idle objects that waiters want: onto the slab's loose stack one by one
- * (one CAS each), waking sleepers once. */
+/* Idle objects that waiters want: the first to the oldest sleeper if it
+ * has waited LFP_HANDOFF_NS, the rest onto the slab's loose stack one by
+ * one (one CAS each), kicking a sleeper once. */
 LFP_HIDDEN void lfp_object_loosen(struct lfp_pool *p, void *const *objs,
 				  size_t n);
 /* n objects or slots became available: kick a sleeper if any. */

@@ -178,8 +178,14 @@ void lfp_object_park(struct lfp_pool *p, struct lfp_hprec *rec,
 void lfp_object_loosen(struct lfp_pool *p, void *const *objs, size_t n)
 {
 	bool closed = lfp_life_closed(&p->life);
-	uint64_t now = n ? lfp_coarse_ns() : 0;
-	for (size_t i = 0; i < n; i++) {
+	size_t i = 0;
+	/* A sleeper that has waited LFP_HANDOFF_NS gets the first object
+	 * directly: no running thread can take it first (barging would keep
+	 * it waiting for as long as others keep the objects busy). */
+	if (n && !closed && lfp_waitq_handoff(&p->waitq, objs[0], false))
+		i = 1;
+	uint64_t now = n > i ? lfp_coarse_ns() : 0;
+	for (; i < n; i++) {
 		if (LFP_UNLIKELY(closed)) {
 			destroy_quiet(p, objs[i]); /* as lfp_object_park */
 			continue;
@@ -191,7 +197,7 @@ void lfp_object_loosen(struct lfp_pool *p, void *const *objs, size_t n)
 					      now, memory_order_relaxed);
 		lfp_slab_loose_push(&p->slab, objs[i]);
 	}
-	if (n)
+	if (now)
 		lfp_notify(p);
 }
 

@@ -47,7 +47,7 @@ static inline void lfp_full_fence(void)
  * their object straight to it, so no waiter starves (Go's sync.Mutex
  * starvation mode).
  */
-#define LFP_HANDOFF_NS 1000000u
+#define LFP_HANDOFF_NS 10000000u /* 10 ms */
 enum { LFP_W_WAITING, LFP_W_HANDED, LFP_W_KICKED, LFP_W_TIMEDOUT };
 
 struct lfp_waiter {
