@@ -184,6 +184,7 @@ class Sweep:
                     "p50_ns": fnum_or_none(r.get("p50_ns")),
                     "p99_ns": fnum_or_none(r.get("p99_ns")),
                     "p999_ns": fnum_or_none(r.get("p999_ns")),
+                    "fairness": fnum_or_none(r.get("fairness")),
                 }
 
     def _load_json(self):
@@ -508,37 +509,53 @@ class Gen:
                        f"of 16 (callgrind) | {fcount(bp)} | "
                        + (f"CI budget {fcount(bud)}" if bud else "—")
                        + f" | {gtxt}: {met(bp, g, st)} |")
-        wl = "oversub8" if s.threads("oversub8") else "oversub"
-        for t in s.threads(wl):
-            lo = self.need("lfpool", wl, t)
-
-            def lat(impl):
-                p99, p999 = s.get(impl, wl, t, "p99_ns"), s.get(impl, wl, t, "p999_ns")
-                bits = []
-                if p99 is not None:
-                    bits.append(f"acquire p99 {fns(p99)}")
-                if p999 is not None:
-                    bits.append(f"p99.9 {fns(p999)}")
-                return (", " + ", ".join(bits)) if bits else ""
-
-            def ratio(impl):
-                r = s.get(impl, wl, t, "lfpool_ratio")
-                v = s.get(impl, wl, t)
-                return r if r is not None else (lo / v if v else None)
-
-            refs = []
-            for impl in ("condvar", "mutex", "sem"):
-                v = s.get(impl, wl, t)
-                if v is not None:
-                    refs.append(f"{impl} {fnum(v)}{lat(impl)} "
-                                f"(lfpool {ratio(impl):.2f}x)")
-            cr = ratio("condvar") if s.get("condvar", wl, t) else None
-            goal = "≥ 1.5x the condvar pool (median of per-repetition ratios): " + (
-                ("**met**" if cr >= 1.5 else "**missed**") if cr else "not measured")
-            out.append(f"| connection-pool regime (capacity 8, {t} threads), Mops/s | "
-                       f"{fnum(lo)}{lat('lfpool')} | {'; '.join(refs) or '—'} | {goal} |")
+        for wl in ("oversub8", "oversub64", "oversub"):
+            for t in s.threads(wl):
+                out.append(self._oversub_row(wl, t))
         return "\n".join(out) + "\n"
 
+    def _oversub_row(self, wl, t):
+        """One connection-pool row: lfpool against the blocking pools and
+        the no-pool ceiling (tls_array: private objects, same work)."""
+        s = self.sweep
+        lo = self.need("lfpool", wl, t)
+        cap = {"oversub64": 64}.get(wl, 8)
+
+        def lat(impl):
+            p99, p999 = s.get(impl, wl, t, "p99_ns"), s.get(impl, wl, t, "p999_ns")
+            bits = []
+            if p99 is not None:
+                bits.append(f"acquire p99 {fns(p99)}")
+            if p999 is not None:
+                bits.append(f"p99.9 {fns(p999)}")
+            fair = s.get(impl, wl, t, "fairness")
+            if fair is not None:
+                bits.append(f"fairness {fair:.2g}")
+            return (", " + ", ".join(bits)) if bits else ""
+
+        def ratio(impl):
+            r = s.get(impl, wl, t, "lfpool_ratio")
+            v = s.get(impl, wl, t)
+            return r if r is not None else (lo / v if v else None)
+
+        refs = []
+        for impl in ("condvar", "mutex", "sem"):
+            v = s.get(impl, wl, t)
+            if v is not None:
+                refs.append(f"{impl} {fnum(v)}{lat(impl)} "
+                            f"(lfpool {ratio(impl):.2f}x)")
+        ceil = s.get("tls_array", wl, t)
+        cv = s.get("condvar", wl, t)
+        if ceil is not None:
+            refs.append(f"no-pool ceiling (private objects, same work) {fnum(ceil)}"
+                        f"{lat('tls_array')} (lfpool at {100 * lo / ceil:.0f}%"
+                        + (f"; the ceiling is {ceil / cv:.2f}x condvar" if cv else "")
+                        + ")")
+        cr = ratio("condvar") if cv else None
+        goal = "≥ 1.5x the condvar pool (median of per-repetition ratios): " + (
+            ("**met**" if cr >= 1.5 else "**missed**") if cr else "not measured")
+        return (f"| connection-pool regime (capacity {cap}, {t} threads), Mops/s | "
+                f"{fnum(lo)}{lat('lfpool')} | {'; '.join(refs) or '—'} | {goal} |")
 
 BLOCKS = {
     "readme-burst16": Gen.readme_burst16,
