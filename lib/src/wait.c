@@ -129,12 +129,20 @@ int lfp_waitq_init(struct lfp_waitq *q)
 	q->head = q->tail = NULL;
 	q->kicked = 0;
 	atomic_init(&q->n, 0);
+	atomic_init(&q->head_since, 0);
 	return pthread_mutex_init(&q->lock, NULL);
 }
 
 void lfp_waitq_fini(struct lfp_waitq *q)
 {
 	pthread_mutex_destroy(&q->lock);
+}
+
+/* Under q->lock, after the head may have changed. */
+static void head_changed(struct lfp_waitq *q)
+{
+	atomic_store_explicit(&q->head_since, q->head ? q->head->since : 0,
+			      memory_order_relaxed);
 }
 
 /* Queue a waiter: at the back, or at the front when it was kicked and
@@ -154,6 +162,7 @@ void lfp_waitq_push(struct lfp_waitq *q, struct lfp_waiter *w, bool front)
 			q->head = w;
 		q->tail = w;
 	}
+	head_changed(q);
 	/* seq_cst: the waiter checks the depot again after this; whoever
 	 * fills the depot fences and then reads n (lfp_notify). */
 	atomic_fetch_add_explicit(&q->n, 1, memory_order_seq_cst);
@@ -169,20 +178,30 @@ static struct lfp_waiter *pop_head(struct lfp_waitq *q)
 		if (!q->head)
 			q->tail = NULL;
 		atomic_fetch_sub_explicit(&q->n, 1, memory_order_relaxed);
+		head_changed(q);
 	}
 	return w;
 }
 
 /* Hand obj to the oldest waiter if it has waited LFP_HANDOFF_NS (or
- * `force`); false if it was not handed. */
+ * `force`); false if it was not handed. Unforced, it first looks without
+ * the lock, on the coarse clock: most calls end there. */
 bool lfp_waitq_handoff(struct lfp_waitq *q, void *obj, bool force)
 {
 	if (atomic_load_explicit(&q->n, memory_order_seq_cst) == 0)
 		return false;
-	uint64_t now = force ? 0 : lfp_now_ns();
+	uint64_t now = 0;
+	if (!force) {
+		uint64_t since = atomic_load_explicit(&q->head_since,
+						      memory_order_relaxed);
+		now = lfp_coarse_ns();
+		if (!since || (int64_t)(now - since) < (int64_t)LFP_HANDOFF_NS)
+			return false;
+	}
 	pthread_mutex_lock(&q->lock);
 	struct lfp_waiter *w = q->head;
-	if (w && (force || now - w->since >= LFP_HANDOFF_NS)) {
+	if (w &&
+	    (force || (int64_t)(now - w->since) >= (int64_t)LFP_HANDOFF_NS)) {
 		pop_head(q);
 		w->obj = obj;
 		/* Release: w->obj is visible to the waiter's acquire load. */
@@ -242,6 +261,7 @@ uint32_t lfp_waitq_leave(struct lfp_waitq *q, struct lfp_waiter *w)
 		if (q->tail == w)
 			q->tail = prev;
 		atomic_fetch_sub_explicit(&q->n, 1, memory_order_relaxed);
+		head_changed(q);
 		st = LFP_W_TIMEDOUT;
 	}
 	pthread_mutex_unlock(&q->lock);

@@ -62,6 +62,9 @@ struct lfp_waitq {
 	struct lfp_waiter *head, *tail;
 	_Atomic uint32_t n; /* queued waiters */
 	uint32_t kicked;    /* kicked waiters that have not looked yet */
+	/* The oldest waiter's `since`, 0 when none: written under the lock,
+	 * read without it (is anyone starving?). */
+	_Atomic uint64_t head_since;
 };
 
 LFP_HIDDEN int lfp_waitq_init(struct lfp_waitq *q);
