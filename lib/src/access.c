@@ -17,11 +17,6 @@
 
 /* ------------------------------------------------------------ helpers */
 
-static struct lfp_hprec *rec_of(struct lfp_tcache *c)
-{
-	return c ? c->rec : NULL;
-}
-
 /* A release's or discard's argument checks: LFP_EINVAL for NULL, else
  * lfp_object_check's verdict (and *gen). */
 static lfp_err check_arg(struct lfp_pool *p, const void *obj, uint64_t *gen)
@@ -54,7 +49,7 @@ static lfp_err acquire_slow(struct lfp_pool *p, struct lfp_tcache *c,
 	*obj = lfp_slab_loose_pop(&p->slab);
 	if (!*obj)
 		*obj = refill ? lfp_tcache_pop_slow(p, c, true)
-			      : lfp_object_take_idle(p, rec_of(c));
+			      : lfp_object_take_idle(p, lfp_tcache_rec(c));
 	if (!*obj) {
 		err = lfp_object_create(p, obj);
 		*fresh = err == LFP_OK;
@@ -167,8 +162,9 @@ lfp_err lfp__release_waiters(lfp_pool *p)
 void lfp_release_idle(struct lfp_pool *p, struct lfp_tcache *c, void *obj)
 {
 	count(c, c ? &c->n_slow_rel : NULL, &p->rel_slow);
+	uint64_t now = lfp_coarse_ns();
 	if (c)
-		atomic_store_explicit(&c->last_slow_ns, lfp_coarse_ns(),
+		atomic_store_explicit(&c->last_slow_ns, now,
 				      memory_order_relaxed);
 	if (!p->life.track)
 		lfp_life_on_release(p, obj); /* idle since (foreach) */
@@ -178,7 +174,7 @@ void lfp_release_idle(struct lfp_pool *p, struct lfp_tcache *c, void *obj)
 			 * single-object magazine. */
 			lfp_object_loosen(p, &obj, 1);
 		else if (!lfp_tcache_push_slow(p, c, obj))
-			lfp_object_park(p, rec_of(c), &obj, 1, lfp_coarse_ns());
+			lfp_object_park(p, lfp_tcache_rec(c), &obj, 1, now);
 		else if (lfp_pool_waiters(p))
 			/* Dekker pair 2, as on the fast path (here c->lock
 			 * orders the push against a drain). */

@@ -8,16 +8,11 @@
 
 #include <sched.h>
 
-static struct lfp_hprec *rec_of(struct lfp_tcache *c)
-{
-	return c ? c->rec : NULL;
-}
-
 /* An object from the depot, else a new one. */
 static lfp_err take_or_create(struct lfp_pool *p, struct lfp_tcache *c,
 			      void **obj, bool *fresh)
 {
-	*obj = lfp_object_take_idle(p, rec_of(c));
+	*obj = lfp_object_take_idle(p, lfp_tcache_rec(c));
 	if (*obj)
 		return LFP_OK;
 	lfp_err err = lfp_object_create(p, obj);

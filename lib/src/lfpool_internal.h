@@ -361,6 +361,13 @@ static inline struct lfp_tcache *lfp_tcache_of(struct lfp__cache *v)
 	return (struct lfp_tcache *)(void *)v;
 }
 
+/* The hazard-pointer record for depot operations of a thread that may
+ * have no cache (NULL: the depot's overflow record). */
+static inline struct lfp_hprec *lfp_tcache_rec(struct lfp_tcache *c)
+{
+	return c ? c->rec : NULL;
+}
+
 /* The calling thread's cache for the pool, created on first use (NULL only
  * when memory runs out: callers then use the depot directly). Also makes
  * it lfp__tls_cache, the one the inline fast paths look at. */
