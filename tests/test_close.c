@@ -1,7 +1,7 @@
 /* lfp_close and LFP_ECLOSED: acquires fail, blocked acquirers wake,
  * releases and discards destroy, idle objects (cached ones too) are
  * destroyed, lfp_destroy follows. */
-#include "test_util.h"
+#include "thread_util.h"
 
 #include <pthread.h>
 
@@ -107,41 +107,18 @@ Test(close, wakes_blocked_acquirers, .timeout = 30)
 }
 
 /* Objects cached by another live thread are destroyed by lfp_close. */
-struct holder {
-	lfp_pool *p;
-	pthread_barrier_t filled, closed;
-	lfp_err after;
-};
-
-static void *holder_main(void *arg)
-{
-	struct holder *h = arg;
-	void *o[4];
-	lfp_acquire_bulk(h->p, o, 4);
-	lfp_release_bulk(h->p, o, 4);
-	pthread_barrier_wait(&h->filled);
-	pthread_barrier_wait(&h->closed);
-	void *x;
-	h->after = lfp_try_acquire(h->p, &x); /* its cache: disarmed */
-	return NULL;
-}
-
 Test(close, other_threads_caches_destroyed, .timeout = 30)
 {
 	tu_factory *f = tu_factory_new();
 	lfp_config c = tu_config(f, 16, 8);
 	lfp_pool *p = tu_pool(&c);
-	struct holder h = {.p = p};
-	pthread_barrier_init(&h.filled, NULL, 2);
-	pthread_barrier_init(&h.closed, NULL, 2);
-	pthread_t t;
-	pthread_create(&t, NULL, holder_main, &h);
-	pthread_barrier_wait(&h.filled);
+	/* After the close it tries its own (disarmed) cache. */
+	tu_cacher h = {.pool = p, .n = 4, .try_after = true};
+	tu_cacher_start(&h);
 	cr_assert_eq(tu_stats(p).live, 4);
 	cr_assert_eq(lfp_close(p), LFP_OK);
 	cr_assert_eq(tu_stats(p).live, 0);
-	pthread_barrier_wait(&h.closed);
-	pthread_join(t, NULL);
+	tu_cacher_stop(&h);
 	cr_assert_eq(h.after, LFP_ECLOSED);
 	cr_assert_eq(lfp_destroy(p, NULL), LFP_OK);
 	tu_assert_balanced(f);

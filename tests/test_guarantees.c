@@ -156,35 +156,14 @@ Test(guarantees, polling_an_exhausted_pool_drains_nothing, .timeout = 60)
 
 /* A poller also finds objects idle in the cache of a live thread that does
  * not call lfpool any more. */
-struct idle_arg {
-	lfp_pool *pool;
-	tu_phase phase;
-};
-
-static void *park_and_block(void *arg)
-{
-	struct idle_arg *a = arg;
-	void *o[3];
-	for (int i = 0; i < 3; i++)
-		lfp_try_acquire(a->pool, &o[i]);
-	for (int i = 0; i < 3; i++)
-		lfp_release(a->pool, o[i]); /* stay in this thread's cache */
-	tu_phase_set(&a->phase, 1);
-	tu_phase_wait(&a->phase, 2); /* alive, but quiet */
-	return NULL;
-}
-
 Test(guarantees, try_acquire_takes_from_a_quiet_threads_cache)
 {
 	tu_factory *f = tu_factory_new();
 	lfp_config c = tu_config(f, 3, 8);
 	c.factory.reset = NULL;
 	lfp_pool *p = tu_pool(&c);
-	struct idle_arg a = {.pool = p};
-	tu_phase_init(&a.phase);
-	pthread_t t;
-	pthread_create(&t, NULL, park_and_block, &a);
-	tu_phase_wait(&a.phase, 1);
+	tu_cacher a = {.pool = p, .n = 3};
+	tu_cacher_start(&a);
 	void *o[3];
 	for (int i = 0; i < 3; i++)
 		cr_assert_eq(lfp_try_acquire(p, &o[i]), LFP_OK);
@@ -193,8 +172,7 @@ Test(guarantees, try_acquire_takes_from_a_quiet_threads_cache)
 	cr_assert_eq(tu_stats(p).creates, 3);
 	for (int i = 0; i < 3; i++)
 		cr_assert_eq(lfp_release(p, o[i]), LFP_OK);
-	tu_phase_set(&a.phase, 2);
-	pthread_join(t, NULL);
+	tu_cacher_stop(&a);
 	cr_assert_eq(lfp_destroy(p, NULL), LFP_OK);
 	tu_assert_balanced(f);
 	free(f);

@@ -3,6 +3,7 @@
  * max_lifetime_ns, lfp_evict_all, leak reports, lfp_foreach, histograms,
  * zero-fill. */
 #include "leak_site.h"
+#include "thread_util.h"
 
 #include <pthread.h>
 
@@ -89,40 +90,19 @@ Test(maintain, min_idle_means_idle_and_is_refilled)
 }
 
 /* A live thread's cached objects go in one lfp_trim call. */
-struct cacher {
-	lfp_pool *p;
-	pthread_barrier_t filled, done;
-};
-
-static void *cacher_main(void *arg)
-{
-	struct cacher *k = arg;
-	void *o[4];
-	lfp_acquire_bulk(k->p, o, 4);
-	lfp_release_bulk(k->p, o, 4);
-	pthread_barrier_wait(&k->filled);
-	pthread_barrier_wait(&k->done);
-	return NULL;
-}
-
 Test(maintain, live_threads_cache_needs_one_trim, .timeout = 30)
 {
 	tu_factory *f = tu_factory_new();
 	lfp_config c = tu_config(f, 16, 8);
 	lfp_pool *p = tu_pool(&c);
-	struct cacher k = {.p = p};
-	pthread_barrier_init(&k.filled, NULL, 2);
-	pthread_barrier_init(&k.done, NULL, 2);
-	pthread_t t;
-	pthread_create(&t, NULL, cacher_main, &k);
-	pthread_barrier_wait(&k.filled);
+	tu_cacher k = {.pool = p, .n = 4};
+	tu_cacher_start(&k);
 	tu_sleep_ms(80);
 	uint64_t ev = 0;
 	cr_assert_eq(lfp_trim(p, 50 * TU_MS, &ev), LFP_OK);
 	cr_assert_eq(ev, 4, "one pass evicted %llu of 4",
 		     (unsigned long long)ev);
-	pthread_barrier_wait(&k.done);
-	pthread_join(t, NULL);
+	tu_cacher_stop(&k);
 	cr_assert_eq(lfp_destroy(p, NULL), LFP_OK);
 	tu_assert_balanced(f);
 	free(f);

@@ -9,6 +9,7 @@
 #include "test_util.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 
 /* A phase counter threads can wait on. */
 typedef struct tu_phase {
@@ -76,6 +77,53 @@ static inline int tu_unclaim(void *obj, uint64_t me)
 	if (atomic_exchange(&o->busy, 0) != 1)
 		bad++;
 	return bad;
+}
+
+/*
+ * A thread that leaves n objects (at most 8) idle in its own cache of
+ * `pool`, then stays alive without calling lfpool until tu_cacher_stop.
+ * With try_after set it makes one lfp_try_acquire once told to stop, its
+ * result in `after`.
+ */
+typedef struct tu_cacher {
+	lfp_pool *pool;
+	unsigned n;
+	bool try_after;
+	lfp_err after;
+	tu_phase ph; /* 1: cache filled; 2: stop */
+	pthread_t t;
+} tu_cacher;
+
+static inline void *tu_cacher_main(void *arg)
+{
+	tu_cacher *k = arg;
+	void *o[8];
+	for (unsigned i = 0; i < k->n; i++)
+		lfp_try_acquire(k->pool, &o[i]);
+	for (unsigned i = 0; i < k->n; i++)
+		lfp_release(k->pool, o[i]); /* stays in this thread's cache */
+	tu_phase_set(&k->ph, 1);
+	tu_phase_wait(&k->ph, 2); /* alive, but quiet */
+	if (k->try_after) {
+		void *x;
+		k->after = lfp_try_acquire(k->pool, &x);
+	}
+	return NULL;
+}
+
+/* Start the thread; returns once its cache is filled. */
+static inline void tu_cacher_start(tu_cacher *k)
+{
+	tu_phase_init(&k->ph);
+	pthread_create(&k->t, NULL, tu_cacher_main, k);
+	tu_phase_wait(&k->ph, 1);
+}
+
+static inline void tu_cacher_stop(tu_cacher *k)
+{
+	tu_phase_set(&k->ph, 2);
+	pthread_join(k->t, NULL);
+	tu_phase_destroy(&k->ph);
 }
 
 #endif /* LFPOOL_THREAD_UTIL_H */
