@@ -31,29 +31,8 @@ log=$work/log
 triplet=$("$cc" -print-multiarch 2>/dev/null || true)
 libdir_rel=lib${triplet:+/$triplet}
 
-fail() {
-	echo "test_install: FAIL: $*" >&2
-	exit 1
-}
-
-run_quiet() {
-	# Run a command, showing its output only if it fails.
-	if ! "$@" >"$log" 2>&1; then
-		cat "$log" >&2
-		fail "command failed: $*"
-	fi
-}
-
-check_ok() {
-	# $1: a description; the rest: the command to run.
-	what=$1
-	shift
-	out=$("$@" 2>&1) || fail "$what exited with $?: $out"
-	case $out in
-	OK*) echo "test_install: $what: $out" ;;
-	*) fail "$what printed '$out', not OK" ;;
-	esac
-}
+name=test_install
+. "$(dirname "$0")/script_util.sh"
 
 echo "test_install: building and installing $src into $stage"
 run_quiet "$cmake" -S "$src" -B "$work/build" \

@@ -22,27 +22,8 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/lfpool-subproject-test.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
 log=$work/log
 
-fail() {
-	echo "test_subproject: FAIL: $*" >&2
-	exit 1
-}
-
-run_quiet() {
-	if ! "$@" >"$log" 2>&1; then
-		cat "$log" >&2
-		fail "command failed: $*"
-	fi
-}
-
-check_ok() {
-	what=$1
-	shift
-	out=$("$@" 2>&1) || fail "$what exited with $?: $out"
-	case $out in
-	OK*) echo "test_subproject: $what: $out" ;;
-	*) fail "$what printed '$out', not OK" ;;
-	esac
-}
+name=test_subproject
+. "$(dirname "$0")/script_util.sh"
 
 # pkg-config sees ck.pc and nothing else.
 ckpc=$("$pkgconfig" --variable=pcfiledir ck)/ck.pc ||
