@@ -380,7 +380,6 @@ LFP_HIDDEN void *lfp_tcache_pop_slow(struct lfp_pool *p, struct lfp_tcache *c,
 				     bool refill);
 LFP_HIDDEN bool lfp_tcache_push_slow(struct lfp_pool *p, struct lfp_tcache *c,
 				     void *obj);
-LFP_HIDDEN void lfp_tcache_flush(struct lfp_pool *p, struct lfp_tcache *c);
 /* Waiters want objects: the cache's objects go onto the loose stack. */
 LFP_HIDDEN void lfp_tcache_loosen(struct lfp_pool *p, struct lfp_tcache *c);
 

@@ -228,11 +228,6 @@ static void owner_flush(struct lfp_pool *p, struct lfp_tcache *c, bool loose,
 	lfp_transit_end(&p->depot);
 }
 
-void lfp_tcache_flush(struct lfp_pool *p, struct lfp_tcache *c)
-{
-	owner_flush(p, c, false, false);
-}
-
 void lfp_tcache_loosen(struct lfp_pool *p, struct lfp_tcache *c)
 {
 	owner_flush(p, c, true, false);
