@@ -45,11 +45,14 @@ static lfp_err acquire_slow(struct lfp_pool *p, struct lfp_tcache *c,
 	lfp_err err = LFP_OK;
 	/* Refill the cache with a magazine, unless others wait for objects
 	 * (then take one and leave the rest for them). */
-	bool refill = c && c->pub.cap && !lfp_pool_waiters(p);
-	*obj = lfp_slab_loose_pop(&p->slab);
-	if (!*obj)
-		*obj = refill ? lfp_tcache_pop_slow(p, c, true)
-			      : lfp_object_take_idle(p, lfp_tcache_rec(c));
+	if (c && c->pub.cap && !lfp_pool_waiters(p)) {
+		*obj = lfp_slab_loose_pop(&p->slab);
+		if (!*obj)
+			*obj = lfp_tcache_pop_slow(p, c, true);
+	} else {
+		/* (the loose stack first, too) */
+		*obj = lfp_object_take_idle(p, lfp_tcache_rec(c));
+	}
 	if (!*obj) {
 		err = lfp_object_create(p, obj);
 		*fresh = err == LFP_OK;
