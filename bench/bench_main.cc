@@ -446,6 +446,15 @@ int main(int argc, char **argv)
 		for (const pool_iface *pi : impls) {
 			if (!(pi->runs & wl.kind))
 				continue;
+			if ((wl.kind &
+			     (WL_RUNS_PAIR | WL_RUNS_BURST | WL_RUNS_WORK)) &&
+			    pi->loops == nullptr) {
+				std::fprintf(stderr,
+					     "lfpool_bench: %s runs %s but has "
+					     "no loops (WL_LOOPS)\n",
+					     pi->name, wl.name);
+				return 1;
+			}
 			std::string name =
 				std::string(pi == &impl_malloc && label
 						    ? label

@@ -5,6 +5,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "ck_free_list.h"
+#include "loops.h"
 
 #include <sched.h>
 #include <stdlib.h>
@@ -47,11 +48,14 @@ static void dwcas_release(void *pool, void *obj)
 	ck_free_list_push(pool, obj);
 }
 
+WL_LOOPS(dwcas, dwcas_acquire, dwcas_release);
+
 const struct pool_iface impl_ck_dwcas = {
 	.name = "ck_dwcas",
 	.create = dwcas_create,
 	.destroy = dwcas_destroy,
 	.acquire = dwcas_acquire,
 	.release = dwcas_release,
+	.loops = &dwcas_loops,
 	.runs = WL_RUNS_ALL,
 };

@@ -15,7 +15,7 @@
  * threads x degree (1) stays below CK_HP_CACHE (512; ck 0.7.1 issue #212).
  */
 #define _POSIX_C_SOURCE 200809L
-#include "workloads.h"
+#include "loops.h"
 
 #include <ck_hp.h>
 #include <ck_hp_stack.h>
@@ -175,6 +175,8 @@ static void hp_release(void *pool, void *obj)
 	ck_hp_free(my_record(p), &n->hazard, n, n);
 }
 
+WL_LOOPS(hp, hp_acquire, hp_release);
+
 const struct pool_iface impl_ck_hp = {
 	.name = "ck_hp",
 	.create = hp_create,
@@ -183,5 +185,6 @@ const struct pool_iface impl_ck_hp = {
 	.release = hp_release,
 	.thread_init = hp_thread_init,
 	.thread_fini = hp_thread_fini,
+	.loops = &hp_loops,
 	.runs = WL_RUNS_ALL,
 };

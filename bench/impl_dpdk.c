@@ -30,7 +30,7 @@
  * out of the ring.
  */
 #define _GNU_SOURCE /* pthread_getaffinity_np */
-#include "workloads.h"
+#include "loops.h"
 
 #include <pthread.h>
 #include <rte_eal.h>
@@ -219,6 +219,10 @@ static int dpdk_supports(unsigned threads, unsigned held, size_t capacity)
 	return 1;
 }
 
+WL_LOOPS(dpdk, dpdk_acquire, dpdk_release);
+WL_BULK_LOOPS(dpdk_bulk, dpdk_acquire, dpdk_release, dpdk_acquire_bulk,
+	      dpdk_release_bulk);
+
 const struct pool_iface impl_dpdk = {
 	.name = "dpdk",
 	.create = dpdk_create,
@@ -229,6 +233,7 @@ const struct pool_iface impl_dpdk = {
 	.thread_fini = dpdk_thread_fini,
 	.supports = dpdk_supports,
 	.retries = dpdk_retries,
+	.loops = &dpdk_loops,
 	.runs = WL_RUNS_PAIR | WL_RUNS_BURST,
 };
 
@@ -244,5 +249,6 @@ const struct pool_iface impl_dpdk_bulk = {
 	.thread_fini = dpdk_thread_fini,
 	.supports = dpdk_supports,
 	.retries = dpdk_retries,
+	.loops = &dpdk_bulk_loops,
 	.runs = WL_RUNS_BURST,
 };

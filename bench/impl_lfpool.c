@@ -9,7 +9,7 @@
  * deliberate delay into this wrapper -- not into the library -- so that the
  * regression gate can be shown to trip (scripts/bench_gate.sh).
  */
-#include "workloads.h"
+#include "loops.h"
 
 #include <lfpool.h>
 #include <stdatomic.h>
@@ -142,6 +142,10 @@ static void lfpool_thread_fini(void *pool)
 	lfp_thread_flush(pool);
 }
 
+WL_LOOPS(lfpool, lfpool_acquire, lfpool_release);
+WL_BULK_LOOPS(lfpool_bulk, lfpool_acquire, lfpool_release, lfpool_acquire_bulk,
+	      lfpool_release_bulk);
+
 const struct pool_iface impl_lfpool = {
 	.name = "lfpool",
 	.create = lfpool_create,
@@ -149,6 +153,7 @@ const struct pool_iface impl_lfpool = {
 	.acquire = lfpool_acquire,
 	.release = lfpool_release,
 	.thread_fini = lfpool_thread_fini,
+	.loops = &lfpool_loops,
 	.runs = WL_RUNS_ALL,
 };
 
@@ -159,6 +164,7 @@ const struct pool_iface impl_lfpool_nocache = {
 	.acquire = lfpool_acquire,
 	.release = lfpool_release,
 	.thread_fini = lfpool_thread_fini,
+	.loops = &lfpool_loops,
 	.runs = WL_RUNS_ALL,
 };
 
@@ -172,5 +178,6 @@ const struct pool_iface impl_lfpool_bulk = {
 	.release_bulk = lfpool_release_bulk,
 	.thread_fini = lfpool_thread_fini,
 	.retries = lfpool_bulk_retries,
+	.loops = &lfpool_bulk_loops,
 	.runs = WL_RUNS_BURST,
 };

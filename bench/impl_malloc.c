@@ -4,7 +4,7 @@
  * (with LFPOOL_BENCH_ALLOC_LABEL set to the allocator's name) for the other
  * allocator rows. Not bounded: `capacity` is ignored.
  */
-#include "workloads.h"
+#include "loops.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,11 +44,14 @@ static void malloc_release(void *pool, void *obj)
 	free(obj);
 }
 
+WL_LOOPS(malloc, malloc_acquire, malloc_release);
+
 const struct pool_iface impl_malloc = {
 	.name = "malloc",
 	.create = malloc_create,
 	.destroy = malloc_destroy,
 	.acquire = malloc_acquire,
 	.release = malloc_release,
+	.loops = &malloc_loops,
 	.runs = WL_RUNS_ALL & ~WL_RUNS_OVERSUB, /* no bound */
 };

@@ -5,7 +5,7 @@
  * 16-byte header holding the free-list link.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "workloads.h"
+#include "loops.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -83,11 +83,14 @@ static void mutex_release(void *pool, void *obj)
 	pthread_mutex_unlock(&p->lock);
 }
 
+WL_LOOPS(mutex, mutex_acquire, mutex_release);
+
 const struct pool_iface impl_mutex = {
 	.name = "mutex",
 	.create = mutex_create,
 	.destroy = mutex_destroy,
 	.acquire = mutex_acquire,
 	.release = mutex_release,
+	.loops = &mutex_loops,
 	.runs = WL_RUNS_ALL,
 };

@@ -9,7 +9,7 @@
  * pool can beat it there; a pool's ratio to it is the share of the
  * machine the pool leaves to the work.
  */
-#include "workloads.h"
+#include "loops.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +85,8 @@ static void tls_release(void *pool, void *obj)
 	tl.stack[tl.n++] = obj;
 }
 
+WL_LOOPS(tls, tls_acquire, tls_release);
+
 const struct pool_iface impl_tls_array = {
 	.name = "tls_array",
 	.create = tls_create,
@@ -94,5 +96,6 @@ const struct pool_iface impl_tls_array = {
 	.thread_init = tls_thread_init,
 	.thread_fini = tls_thread_fini,
 	/* single-owner workloads, and the oversub ceiling */
+	.loops = &tls_loops,
 	.runs = WL_RUNS_PAIR | WL_RUNS_BURST | WL_RUNS_WORK | WL_RUNS_OVERSUB,
 };

@@ -37,16 +37,6 @@ uint64_t wl_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* A dependent multiply-add chain the compiler cannot fold: ~4 cycles/iter. */
-static inline uint64_t dummy_work(uint64_t x, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++) {
-		x = x * 6364136223846793005ull + 1442695040888963407ull;
-		__asm__ __volatile__("" : "+r"(x));
-	}
-	return x;
-}
-
 unsigned wl_calibrate_work(unsigned ns)
 {
 	if (ns == 0)
@@ -55,7 +45,7 @@ unsigned wl_calibrate_work(unsigned ns)
 	uint64_t best = UINT64_MAX, x = 1;
 	for (int rep = 0; rep < 5; rep++) {
 		uint64_t t0 = wl_now_ns();
-		x = dummy_work(x, probe);
+		x = wl_dummy_work(x, probe);
 		uint64_t dt = wl_now_ns() - t0;
 		if (dt < best)
 			best = dt;
@@ -71,55 +61,17 @@ unsigned wl_calibrate_work(unsigned ns)
 
 void wl_pair(struct wl_thread *t, long units)
 {
-	const struct pool_iface *pi = t->pi;
-	void *pool = t->pool;
-	for (long i = 0; i < units; i++) {
-		void *o = pi->acquire(pool);
-		pi->release(pool, o);
-	}
-	t->pairs += (uint64_t)units;
+	t->pi->loops->pair(t, units);
 }
 
 void wl_burst(struct wl_thread *t, long units)
 {
-	const struct pool_iface *pi = t->pi;
-	void *pool = t->pool;
-	void **held = t->held;
-	const unsigned k = t->burst;
-	if (pi->acquire_bulk && pi->release_bulk) {
-		for (long i = 0; i < units; i++) {
-			pi->acquire_bulk(pool, held, k);
-			for (unsigned j = 0; j < k; j++)
-				*(volatile uint64_t *)held[j] = (uint64_t)j;
-			pi->release_bulk(pool, held, k);
-		}
-	} else {
-		for (long i = 0; i < units; i++) {
-			for (unsigned j = 0; j < k; j++) {
-				held[j] = pi->acquire(pool);
-				*(volatile uint64_t *)held[j] = (uint64_t)j;
-			}
-			for (unsigned j = 0; j < k; j++)
-				pi->release(pool, held[j]);
-		}
-	}
-	t->pairs += (uint64_t)units * k;
+	t->pi->loops->burst(t, units);
 }
 
 void wl_work(struct wl_thread *t, long units)
 {
-	const struct pool_iface *pi = t->pi;
-	void *pool = t->pool;
-	const unsigned n = t->work_iters;
-	uint64_t x = t->sink;
-	for (long i = 0; i < units; i++) {
-		uint64_t *o = pi->acquire(pool);
-		x = dummy_work(x ^ o[0], n);
-		o[0] = x;
-		pi->release(pool, o);
-	}
-	t->sink = x;
-	t->pairs += (uint64_t)units;
+	t->pi->loops->work(t, units);
 }
 
 void wl_oversub(struct wl_thread *t)
@@ -140,7 +92,7 @@ void wl_oversub(struct wl_thread *t)
 		t->lat_n++;
 		if (d > lmax)
 			lmax = d;
-		x = dummy_work(x ^ o[0], n);
+		x = wl_dummy_work(x ^ o[0], n);
 		o[0] = x;
 		pi->release(pool, o);
 		ops++;

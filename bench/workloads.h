@@ -1,10 +1,12 @@
 /*
  * Benchmark workloads for lfpool and the baselines it is compared against.
  *
- * Every pool implementation is reached through `struct pool_iface`, a table
- * of function pointers, so each workload is written once and runs unchanged
- * over lfpool, DPDK's rte_mempool, mutex/condvar/semaphore pools, two
- * Concurrency Kit stacks and malloc/free.
+ * Every pool implementation is described by `struct pool_iface`, so each
+ * workload is written once and runs unchanged over lfpool, DPDK's
+ * rte_mempool, mutex/condvar/semaphore pools, two Concurrency Kit stacks
+ * and malloc/free. The throughput loops (pair, burst, work) are compiled
+ * into each implementation against its own calls (loops.h); the others
+ * call through the table's function pointers.
  * Thread creation, timing and the iteration count come from Google Benchmark
  * (bench_main.cc); the functions here are plain C and run `units` units of
  * work on the calling thread.
@@ -29,6 +31,20 @@ enum {
 	WL_RUNS_ALL = (1u << 5) - 1,
 };
 
+typedef void *(*wl_acquire_fn)(void *pool);
+typedef void (*wl_release_fn)(void *pool, void *obj);
+typedef void (*wl_acquire_bulk_fn)(void *pool, void **objs, unsigned n);
+typedef void (*wl_release_bulk_fn)(void *pool, void *const *objs, unsigned n);
+
+struct wl_thread;
+/* One workload: runs `units` units on the calling thread. */
+typedef void (*wl_fn)(struct wl_thread *t, long units);
+
+/* An implementation's own throughput loops (loops.h: WL_LOOPS). */
+struct wl_loops {
+	wl_fn pair, burst, work;
+};
+
 /* A pool implementation under test. */
 struct pool_iface {
 	const char *name;
@@ -38,13 +54,13 @@ struct pool_iface {
 	void (*destroy)(void *pool);
 	/* Take an object; waits (blocks or spins/yields) while none is free.
 	 * Never returns NULL. */
-	void *(*acquire)(void *pool);
-	void (*release)(void *pool, void *obj);
+	wl_acquire_fn acquire;
+	wl_release_fn release;
 	/* Optional (NULL): take / give back n objects at once; the burst
 	 * workloads use them instead of n single calls. acquire_bulk waits
 	 * like acquire and always delivers n objects. */
-	void (*acquire_bulk)(void *pool, void **objs, unsigned n);
-	void (*release_bulk)(void *pool, void *const *objs, unsigned n);
+	wl_acquire_bulk_fn acquire_bulk;
+	wl_release_bulk_fn release_bulk;
 	/* Optional (NULL): called by every benchmark thread before its first
 	 * and after its last operation on `pool`. */
 	void (*thread_init)(void *pool);
@@ -58,6 +74,10 @@ struct pool_iface {
 	 * once (a bulk request that fell back to single calls, an empty-pool
 	 * retry); reported as the `retries` counter. */
 	uint64_t (*retries)(void *pool);
+	/* The pair, burst and work loops over these same calls, compiled
+	 * against them (loops.h); required for WL_RUNS_PAIR, _BURST and
+	 * _WORK. */
+	const struct wl_loops *loops;
 	/* WL_RUNS_* bits: the workloads this implementation runs. */
 	unsigned runs;
 };
@@ -105,9 +125,8 @@ struct wl_thread {
 	void **held;	/* scratch, >= burst entries */
 };
 
-/* One workload: runs `units` units on the calling thread. */
-typedef void (*wl_fn)(struct wl_thread *t, long units);
-
+/* The workloads; pair, burst and work run the implementation's own loops
+ * (pool_iface.loops). */
 /* unit = 1 acquire + 1 release, object untouched. */
 void wl_pair(struct wl_thread *t, long units);
 /* unit = acquire `burst` objects, write one word into each, release them
@@ -124,6 +143,17 @@ void wl_xthread(struct wl_thread *t, long units);
  * t->lat (and t->lat_max); the loop ends with the first operation whose
  * acquire returned at or after the deadline. */
 void wl_oversub(struct wl_thread *t);
+
+/* A dependent multiply-add chain the compiler cannot fold: ~4 cycles per
+ * iteration (the work done while holding an object). */
+static inline uint64_t wl_dummy_work(uint64_t x, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		__asm__ __volatile__("" : "+r"(x));
+	}
+	return x;
+}
 
 /* Monotonic clock in nanoseconds. */
 uint64_t wl_now_ns(void);
