@@ -19,6 +19,10 @@
 //   --lfpool_oversub_work_ns=1000 LFPOOL_BENCH_OVERSUB_WORK_NS  (oversub)
 //   --lfpool_work_iters=N, --lfpool_oversub_iters=N  skip the calibration
 //   --lfpool_calibrate            print the calibrated iteration counts, exit
+//   --lfpool_cpu_offset=K         LFPOOL_BENCH_CPU_OFFSET (default 0): pin
+//                                 worker i of a row with no more threads
+//                                 than CPUs to allowed CPU (K + i) mod n;
+//                                 -1: no pinning. Oversub rows never pin.
 //   LFPOOL_BENCH_ALLOC_LABEL=mimalloc  register only the malloc rows, named
 //                                 so (for runs under LD_PRELOAD)
 #include <benchmark/benchmark.h>
@@ -76,10 +80,27 @@ struct Settings {
 	unsigned oversub_ns = 1000, oversub_iters = 0;
 	double oversub_seconds = 0.5;
 	int ncpu = 1;
+	int cpu_offset = 0;    // --lfpool_cpu_offset; -1: no pinning
+	std::vector<int> cpus; // the CPUs this process may run on, in order
 } g;
 
 struct Worker {
 	wm_thread start, end;
+	cpu_set_t saved; // affinity before pinning
+	int pinned = -1; // the CPU this worker was pinned to, or -1
+};
+
+// The most objects a worker holds at once (burst64; WL_XFER_BATCH).
+constexpr unsigned kHeldMax = 64;
+static_assert(WL_XFER_BATCH <= kHeldMax, "held[] too small");
+
+// One worker's state, on cache lines of its own. The loops write pairs,
+// sink and held[] all the time and read pool and burst; next to another
+// worker's, those lines would bounce between CPUs on every iteration (a
+// shared line, not the pool, would then set the multi-thread figures).
+struct alignas(128) ThreadState {
+	wl_thread t;
+	void *held[kHeldMax];
 };
 
 // One registered benchmark (impl x workload x thread count group). Thread 0
@@ -89,9 +110,8 @@ struct Ctx {
 	const pool_iface *pi;
 	const Workload *wl;
 	void *pool = nullptr;
-	std::vector<wl_thread> ts;
+	std::vector<ThreadState> ts;
 	std::vector<Worker> wk;
-	std::vector<std::vector<void *>> held;
 	std::vector<std::vector<uint64_t>> lat;
 	std::vector<wl_ring *> rings;
 	std::atomic<uint64_t> deadline{0}; // oversub: end of the window
@@ -114,9 +134,8 @@ struct Ctx {
 				     pi->name, wl->capacity, kObjSize);
 			std::exit(2);
 		}
-		ts.assign(nt, wl_thread{});
+		ts.assign(nt, ThreadState{});
 		wk.assign(nt, Worker{});
-		held.assign(nt, std::vector<void *>());
 		lat.assign(Oversub() ? nt : 0, std::vector<uint64_t>());
 		deadline.store(0);
 		window.store(0);
@@ -137,17 +156,14 @@ struct Ctx {
 		while (lat_cap > 1024 && lat_cap * nt > kLatBudget)
 			lat_cap /= 2;
 		for (int i = 0; i < nt; i++) {
-			wl_thread &t = ts[i];
+			wl_thread &t = ts[i].t;
 			t.pi = pi;
 			t.pool = pool;
 			t.burst = wl->burst;
 			t.work_iters = Oversub() ? g.oversub_iters
 				       : wl->kind == WL_RUNS_WORK ? g.work_iters
 								  : 0;
-			held[i].assign(
-				std::max<size_t>(wl->burst, WL_XFER_BATCH),
-				nullptr);
-			t.held = held[i].data();
+			t.held = ts[i].held;
 			t.role = WL_ROLE_BOTH;
 			if (xthread && i < 2 * (nt / 2)) {
 				t.role = (i % 2) ? WL_ROLE_CONSUMER
@@ -167,14 +183,47 @@ struct Ctx {
 		barrier_live = true;
 	}
 
+	// Workers of a row with no more threads than CPUs run pinned, worker
+	// i on CPU (offset + i) mod n, so every competitor in a repetition
+	// runs on the same CPUs: the CPUs of a VM need not be equally fast
+	// (bench/README.md, "Pinning"), and an unpinned one-thread row would
+	// land on either by chance.
+	void Pin(int tid)
+	{
+		Worker &w = wk[tid];
+		const size_t n = g.cpus.size();
+		if (Oversub() || g.cpu_offset < 0 || n == 0 || ts.size() > n)
+			return;
+		const int cpu = g.cpus[(static_cast<size_t>(g.cpu_offset) +
+					static_cast<size_t>(tid)) %
+				       n];
+		cpu_set_t one;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		if (pthread_getaffinity_np(pthread_self(), sizeof(w.saved),
+					   &w.saved) == 0 &&
+		    pthread_setaffinity_np(pthread_self(), sizeof(one), &one) ==
+			    0)
+			w.pinned = cpu;
+	}
+
+	void Unpin(int tid)
+	{
+		Worker &w = wk[tid];
+		if (w.pinned >= 0)
+			pthread_setaffinity_np(pthread_self(), sizeof(w.saved),
+					       &w.saved);
+	}
+
 	wl_thread *Enter(int tid)
 	{
+		Pin(tid);
 		if (pi->thread_init)
 			pi->thread_init(pool);
 		if (tid == 0)
 			wm_machine_sample(&m0);
 		wm_thread_sample(&wk[tid].start);
-		return &ts[tid];
+		return &ts[tid].t;
 	}
 
 	void Leave(int tid)
@@ -184,6 +233,7 @@ struct Ctx {
 			wm_machine_sample(&m1);
 		if (pi->thread_fini)
 			pi->thread_fini(pool);
+		Unpin(tid);
 	}
 
 	// Oversub: from the start of the window to the last worker's end.
@@ -218,9 +268,9 @@ struct Ctx {
 			have_sched = have_sched && a.have_schedstat &&
 				     b.have_schedstat;
 			nvcsw += b.nvcsw - a.nvcsw;
-			ops += ts[i].pairs;
-			ops_min = std::min(ops_min, ts[i].pairs);
-			ops_max = std::max(ops_max, ts[i].pairs);
+			ops += ts[i].t.pairs;
+			ops_min = std::min(ops_min, ts[i].t.pairs);
+			ops_max = std::max(ops_max, ts[i].t.pairs);
 		}
 		const double others = wm_others_share(&m0, &m1, g.ncpu);
 		// Rows with no more workers than CPUs: every worker must have
@@ -242,6 +292,7 @@ struct Ctx {
 		cn["cpu_others"] = others;
 		cn["loadavg1"] = wm_loadavg1();
 		cn["cpu_ok"] = ok ? 1 : 0;
+		cn["cpu_first"] = wk.empty() ? -1 : wk[0].pinned;
 		cn["nvcsw_per_op"] = ops ? static_cast<double>(nvcsw) /
 						     static_cast<double>(ops)
 					 : 0;
@@ -249,8 +300,8 @@ struct Ctx {
 			cn["retries"] = static_cast<double>(pi->retries(pool));
 		if (Oversub()) {
 			std::vector<wl_thread *> ptrs;
-			for (wl_thread &t : ts)
-				ptrs.push_back(&t);
+			for (ThreadState &st : ts)
+				ptrs.push_back(&st.t);
 			wl_lat_summary s;
 			if (wl_lat_merge(ptrs.data(), ptrs.size(), &s) == 0 &&
 			    s.samples) {
@@ -390,6 +441,8 @@ int main(int argc, char **argv)
 		FlagOrEnv(&argc, argv, "--lfpool_work_iters", nullptr);
 	const char *oiters_s =
 		FlagOrEnv(&argc, argv, "--lfpool_oversub_iters", nullptr);
+	const char *offset_s = FlagOrEnv(&argc, argv, "--lfpool_cpu_offset",
+					 "LFPOOL_BENCH_CPU_OFFSET");
 	const bool calibrate_only =
 		TakeFlag(&argc, argv, "--lfpool_calibrate") != nullptr;
 	const char *label = std::getenv("LFPOOL_BENCH_ALLOC_LABEL");
@@ -408,6 +461,22 @@ int main(int argc, char **argv)
 		g.oversub_seconds = std::atof(osec_s);
 	if (!(g.oversub_seconds > 0))
 		g.oversub_seconds = 0.5;
+	if (offset_s) {
+		char *end = nullptr;
+		const long k = std::strtol(offset_s, &end, 10);
+		if (end == offset_s || *end != '\0' || k > 1 << 20) {
+			std::fprintf(stderr, "bad cpu_offset '%s'\n", offset_s);
+			return 2;
+		}
+		g.cpu_offset = k < 0 ? -1 : static_cast<int>(k);
+	}
+	{
+		cpu_set_t allowed;
+		if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0)
+			for (int c = 0; c < CPU_SETSIZE; c++)
+				if (CPU_ISSET(c, &allowed))
+					g.cpus.push_back(c);
+	}
 	if (work_s)
 		g.work_ns = Uint(work_s, "work_ns");
 	if (owork_s)
@@ -443,6 +512,11 @@ int main(int argc, char **argv)
 	std::string skipped;
 	for (const Workload &wl : kWorkloads) {
 		const bool oversub = wl.kind == WL_RUNS_OVERSUB;
+		if (wl.burst > kHeldMax) {
+			std::fprintf(stderr, "lfpool_bench: %s holds %u > %u\n",
+				     wl.name, wl.burst, kHeldMax);
+			return 1;
+		}
 		for (const pool_iface *pi : impls) {
 			if (!(pi->runs & wl.kind))
 				continue;

@@ -271,7 +271,10 @@ run_one() {
 		env=(LD_PRELOAD="${ALLOC_SO[$impl]}" LFPOOL_BENCH_ALLOC_LABEL="$impl")
 	fi
 	echo "=== rep $rep $impl/$wl" >>"$CONSOLE"
-	env "${env[@]}" "$BENCH" "${COMMON[@]}" --benchmark_min_time="$MIN_TIME" \
+	# Worker i of a row runs pinned to CPU (rep - 1 + i) mod n: the same
+	# CPUs for every competitor of a repetition, rotated between them.
+	env "${env[@]}" "$BENCH" "${COMMON[@]}" --lfpool_cpu_offset=$((rep - 1)) \
+		--benchmark_min_time="$MIN_TIME" \
 		--benchmark_repetitions=1 --benchmark_filter="^$impl/$wl/" \
 		--benchmark_context=lfpool_rep="$rep" --benchmark_out="$TMP" \
 		--benchmark_out_format=json >>"$CONSOLE" 2>&1 || rc=$?
