@@ -47,7 +47,9 @@ static inline void lfp_full_fence(void)
  * their object straight to it, so no waiter starves (Go's sync.Mutex
  * starvation mode).
  */
+#ifndef LFP_HANDOFF_NS /* a build may set another, for experiments */
 #define LFP_HANDOFF_NS 10000000u /* 10 ms */
+#endif
 enum { LFP_W_WAITING, LFP_W_HANDED, LFP_W_KICKED, LFP_W_TIMEDOUT };
 
 struct lfp_waiter {
