@@ -50,7 +50,7 @@ WL_DESC = {
 METRICS = ["Mpairs/s", "ns_per_pair_thread", "items_per_second",
            "cpu_share_min", "run_share_min", "cpu_others", "loadavg1",
            "cpu_ok", "nvcsw_per_op", "retries", "p50_ns", "p99_ns",
-           "p999_ns", "max_wait_ns", "fairness", "lat_samples"]
+           "p999_ns", "max_wait_ns", "fairness", "lat_samples", "cpu_first"]
 THREADS_RE = re.compile(r"/threads:(\d+)")
 
 

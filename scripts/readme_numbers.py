@@ -143,6 +143,19 @@ class Sweep:
             self._load_json()
         if not self.rows:
             raise SourceError(f"no usable rows in {self.rel}")
+        self.reps = {}  # (impl, wl, threads) -> {rep: Mpairs/s}, accepted only
+        rpath = os.path.join(self.dir, "reps.csv")
+        if os.path.exists(rpath):
+            with open(rpath, newline="") as f:
+                for r in csv.DictReader(f):
+                    v = fnum_or_none(r.get("Mpairs/s"))
+                    if (r.get("accepted") or "").strip() != "1" or v is None:
+                        continue
+                    try:
+                        key = (r["impl"], r["workload"], int(r["threads"]))
+                        self.reps.setdefault(key, {})[int(r["rep"])] = v
+                    except (KeyError, TypeError, ValueError):
+                        continue
         self.info = {}
         mpath = os.path.join(self.dir, "machine.txt")
         if os.path.exists(mpath):
@@ -217,6 +230,15 @@ class Sweep:
     def get(self, impl, wl, thr, field="mpairs_s"):
         r = self.rows.get((impl, wl, thr))
         return None if r is None else r.get(field)
+
+    def scaling_ratio(self, impl, ref, wl, lo, hi):
+        """Median over repetitions of impl's hi/lo-thread scaling divided by
+        ref's, from repetitions where all four rows were accepted."""
+        r = [self.reps.get((i, wl, t), {}) for i in (impl, ref) for t in (lo, hi)]
+        common = set(r[0]) & set(r[1]) & set(r[2]) & set(r[3])
+        xs = [(r[1][k] / r[0][k]) / (r[3][k] / r[2][k]) for k in common
+              if r[0][k] and r[2][k] and r[3][k]]
+        return median(xs) if xs else None
 
     def threads(self, wl, impl="lfpool"):
         return sorted(t for (i, w, t) in self.rows if i == impl and w == wl)
@@ -453,7 +475,7 @@ class Gen:
         else:
             tgt = "≤ 3 ns (16-core Xeon): **missed here**"
         floor = (f"private array {fnum(tls_ns)}: the harness's own cost per pair "
-                 "(two indirect calls and the loop)") if tls_ns is not None else "—"
+                 "(the loop and the word written)") if tls_ns is not None else "—"
         out.append(f"| {one} thread, ns per pair (harness included) | {fnum(ns)} | "
                    f"{floor} | {tgt} |")
         if top != one:
@@ -470,6 +492,7 @@ class Gen:
                        "the private array")
             out.append(f"| {top} threads, Mpairs/s | {fnum(lft)} | "
                        f"{refs('burst16', top, std, lft)} | {tgt} |")
+        out += self._peer_rows(one, top)
         xt = s.threads("xthread")
         xt = [t for t in xt if t >= 2]
         if xt:
@@ -513,6 +536,41 @@ class Gen:
             for t in s.threads(wl):
                 out.append(self._oversub_row(wl, t))
         return "\n".join(out) + "\n"
+
+    def _peer_rows(self, one, top):
+        """burst16 against mimalloc and DPDK (median of per-repetition
+        ratios), and lfpool's scaling against the private array's."""
+        s = self.sweep
+        out = []
+        thr = [t for t in (one, top) if t in s.threads("burst16")]
+        goals = (("mimalloc", "mimalloc", 1.3), ("dpdk", "DPDK", 1.2))
+        cells, ok, seen = [], True, True
+        for t in thr:
+            parts = []
+            for impl, lab, g in goals:
+                r = s.get(impl, "burst16", t, "lfpool_ratio")
+                if r is None:
+                    seen = False
+                    continue
+                ok = ok and r >= g
+                parts.append(f"{r:.2f}x {lab}")
+            cells.append(f"{t} thread{'s' if t > 1 else ''}: " + ", ".join(parts))
+        if thr:
+            verdict = ("**met**" if ok else "**missed**") if seen else "no peer rows"
+            out.append("| burst16, lfpool ÷ peer (median of per-repetition ratios) | "
+                       + "; ".join(cells) + " | same run, same CPUs (pinned) | "
+                       f"≥ 1.3x mimalloc and ≥ 1.2x DPDK at 1 and 2 threads: {verdict} |")
+        if top != one:
+            sc = s.scaling_ratio("lfpool", "tls_array", "burst16", one, top)
+            lf = self.need("lfpool", "burst16", top) / self.need("lfpool", "burst16", one)
+            tl1, tl2 = s.get("tls_array", "burst16", one), s.get("tls_array", "burst16", top)
+            arr = f"private array {tl2 / tl1:.2f}x (medians)" if tl1 and tl2 else "—"
+            verdict = ("no private-array rows" if sc is None else
+                       f"{sc:.2f}x the array's, median of per-repetition ratios: "
+                       f"**{'met' if sc >= 0.95 else 'missed'}**")
+            out.append(f"| burst16 scaling, {top} threads ÷ {one} | {lf:.2f}x (medians) | "
+                       f"{arr} | ≥ 0.95x the private array's scaling: {verdict} |")
+        return out
 
     def _oversub_row(self, wl, t):
         """One connection-pool row: lfpool against the blocking pools and
