@@ -74,7 +74,7 @@ RECHECKS="${LFPOOL_GATE_RECHECKS:-2}"
 # lfpool rows and their mutex normaliser: pair, burst16, work on 1 thread,
 # burst16 on 2 threads, oversub (capacity 8) on 16 threads. Anchored per
 # impl, so impls added to the bench (lfpool_bulk, ...) stay out.
-FILTER="${LFPOOL_GATE_FILTER:-^(lfpool|lfpool_nocache|mutex)/((pair|burst16|work)/real_time/threads:1|burst16/real_time/threads:2|oversub/real_time/threads:16)\$}"
+FILTER="${LFPOOL_GATE_FILTER:-^(lfpool|lfpool_nocache|mutex)/((pair|burst16|work)/real_time/threads:1|burst16/real_time/threads:2|oversub8/iterations:1/manual_time/threads:16)\$}"
 BENCH_THREADS=1,2
 OVERSUB_THREADS=16
 BASELINE="$ROOT/results/baseline/bench_smoke.json"
@@ -354,7 +354,7 @@ fi
 # run_bench FILTER NAME [REPS]: $OUT/NAME.json (+ console output in NAME.txt)
 run_bench() {
 	"$BUILD_DIR/bench/lfpool_bench" --lfpool_threads="$BENCH_THREADS" \
-		--lfpool_oversub_threads="$OVERSUB_THREADS" \
+		--lfpool_oversub8_threads="$OVERSUB_THREADS" \
 		--benchmark_filter="$1" --benchmark_min_time="$MIN_TIME" \
 		--benchmark_repetitions="${3:-$REPS}" --benchmark_report_aggregates_only=false \
 		--benchmark_display_aggregates_only=true --benchmark_enable_random_interleaving=true \
