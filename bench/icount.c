@@ -1,20 +1,24 @@
 /*
  * Instruction-count probe for the regression gate (scripts/bench_gate.sh).
  *
- * Usage: lfpool_icount PAIRS [acquire|try|bulk16]
+ * Usage: lfpool_icount PAIRS [acquire|try|bulk16|nocache]
  *
  *   acquire  (default) PAIRS lfp_acquire + lfp_release pairs
  *   try      PAIRS lfp_try_acquire + lfp_release pairs
  *   bulk16   PAIRS / 16 rounds of lfp_acquire_bulk(16) + lfp_release_bulk(16),
  *            i.e. PAIRS objects acquired and released (PAIRS must be a
  *            multiple of 16)
+ *   nocache  PAIRS lfp_acquire + lfp_release pairs on a pool with
+ *            cache_size = 0: every operation takes the out-of-line path
+ *            (the loose stack). Not a gate check: a probe of that path's
+ *            cost (loop_misses is then PAIRS).
  *
- * Everything runs on one thread and is served by the thread's cache (a warm
- * pool, at most 16 objects in flight). Run under `valgrind --tool=callgrind`
- * with PAIRS = N and 2N: the difference of the two instruction totals
- * divided by N is the cost of one object's acquire + release, with process
- * start-up, pool creation, warm-up and teardown cancelled out. The figure
- * includes the loop and the error checks a caller would write.
+ * Everything else runs on one thread and is served by the thread's cache (a
+ * warm pool, at most 16 objects in flight). Run under `valgrind
+ * --tool=callgrind` with PAIRS = N and 2N: the difference of the two
+ * instruction totals divided by N is the cost of one object's acquire +
+ * release, with process start-up, pool creation, warm-up and teardown cancelled
+ * out. The figure includes the loop and the error checks a caller would write.
  *
  * Output (one line): pairs=, acquires=, cache_hits=, cache_misses= (whole
  * run, from lfp_destroy's final statistics) and loop_misses= (cache misses
@@ -111,11 +115,11 @@ int main(int argc, char **argv)
 	char *end = NULL;
 	long n = argc > 1 ? strtol(argv[1], &end, 10) : -1;
 	int ok_mode = !strcmp(mode, "acquire") || !strcmp(mode, "try") ||
-		      !strcmp(mode, "bulk16");
+		      !strcmp(mode, "bulk16") || !strcmp(mode, "nocache");
 	if (argc < 2 || argc > 3 || !end || *end || n < 0 || !ok_mode ||
 	    (!strcmp(mode, "bulk16") && n % BULK)) {
 		fprintf(stderr,
-			"usage: %s PAIRS [acquire|try|bulk16]"
+			"usage: %s PAIRS [acquire|try|bulk16|nocache]"
 			" (bulk16: PAIRS a multiple of %d)\n",
 			argv[0], BULK);
 		return 2;
@@ -124,6 +128,8 @@ int main(int argc, char **argv)
 	lfp_config cfg = LFP_CONFIG_INIT;
 	cfg.object_size = 64;
 	cfg.capacity = 4096;
+	if (!strcmp(mode, "nocache"))
+		cfg.cache_size = 0;
 	lfp_pool *p;
 	lfp_err e = lfp_create(&cfg, &p);
 	if (e != LFP_OK)

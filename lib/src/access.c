@@ -59,7 +59,7 @@ static lfp_err acquire_slow(struct lfp_pool *p, struct lfp_tcache *c,
 		if (err == LFP_EMPTY || err == LFP_EBACKOFF)
 			err = lfp_acquire_exhausted(p, c, obj, fresh, deadline);
 	}
-	if (c)
+	if (c && c->pub.cap) /* (the age of a cache's objects) */
 		atomic_store_explicit(&c->last_slow_ns, lfp_coarse_ns(),
 				      memory_order_relaxed);
 	lfp_maybe_trim(p);
@@ -165,26 +165,23 @@ lfp_err lfp__release_waiters(lfp_pool *p)
 void lfp_release_idle(struct lfp_pool *p, struct lfp_tcache *c, void *obj)
 {
 	count(c, c ? &c->n_slow_rel : NULL, &p->rel_slow);
-	uint64_t now = lfp_coarse_ns();
-	if (c)
+	if (c && c->pub.cap && !lfp_pool_waiters(p)) {
+		uint64_t now = lfp_coarse_ns();
 		atomic_store_explicit(&c->last_slow_ns, now,
 				      memory_order_relaxed);
-	if (!p->life.track)
-		lfp_life_on_release(p, obj); /* idle since (foreach) */
-	if (!lfp_pool_waiters(p)) {
-		if (!c || !c->pub.cap)
-			/* No cache: one CAS on the loose stack, not a
-			 * single-object magazine. */
-			lfp_object_loosen(p, &obj, 1);
-		else if (!lfp_tcache_push_slow(p, c, obj))
+		if (!p->life.track)
+			lfp_life_on_release(p, obj); /* idle since (foreach) */
+		if (!lfp_tcache_push_slow(p, c, obj))
 			lfp_object_park(p, lfp_tcache_rec(c), &obj, 1, now);
 		else if (lfp_pool_waiters(p))
 			/* Dekker pair 2, as on the fast path (here c->lock
 			 * orders the push against a drain). */
 			lfp_tcache_loosen(p, c);
 	} else {
-		/* To the oldest sleeper if it has waited long, else where
-		 * waiters look first, kicking one. */
+		/* No cache (one CAS on the loose stack, not a single-object
+		 * magazine), or waiters: to the oldest sleeper if it has
+		 * waited long, else where waiters look first, kicking one.
+		 * Loosening stamps the idle time itself. */
 		lfp_object_loosen(p, &obj, 1);
 	}
 	lfp_maybe_trim(p);
