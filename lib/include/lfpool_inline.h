@@ -280,9 +280,10 @@ LFP__HELPER int lfp__acquire_hit(lfp_pool *pool, void **obj)
 	return 0;
 }
 
-/* Release into the cache: checked, marked idle, pushed, then a look for
- * waiters. Returns 1: done; 0: kept, but waiters want it elsewhere; -1:
- * not kept (the slow path does everything). */
+/* Release into the cache: checked, no waiters seen, marked idle, pushed,
+ * then a second look for waiters (one may have come in between). Returns
+ * 1: done; 0: kept, but waiters want it elsewhere; -1: not kept (the slow
+ * path does everything). */
 LFP__HELPER int lfp__release_hit(lfp_pool *pool, void *obj)
 {
 	struct lfp__cache *c = lfp__tls_cache;
@@ -292,10 +293,13 @@ LFP__HELPER int lfp__release_hit(lfp_pool *pool, void *obj)
 	 * is read only once the key matched a live pool. No instruction. */
 	__asm__("" : "+r"(v));
 	uint32_t b = __atomic_load_n(&c->bottom, __ATOMIC_RELAXED);
-	if (__builtin_expect(
-		    lfp__key_is(&c->rel_key, pool) && lfp__is_slot(v, obj) &&
-			    lfp__is_odd(lfp__gen_of(obj)) && b < c->cap,
-		    1)) {
+	/* With waiters the object goes to them (the slow path) and never
+	 * through the cache: moving it out again would cost more. */
+	if (__builtin_expect(lfp__key_is(&c->rel_key, pool) &&
+				     lfp__is_slot(v, obj) &&
+				     lfp__is_odd(lfp__gen_of(obj)) &&
+				     b < c->cap && lfp__is_zero(&v->waiters),
+			     1)) {
 		/* Idle before it is visible in the cache. (Acquired: the
 		 * generation is ours to write.) */
 		lfp__owner_add(lfp__gen_of(obj), 1);
