@@ -439,6 +439,10 @@ class Gen:
         out.append("| `examples/` | `scripts/examples.sh` | SQLite and PostgreSQL "
                    "connection pools: pooled vs connect-per-query, and a PostgreSQL "
                    "outage run |")
+        if os.path.isdir(os.path.join(self.root, "results", "ab")):
+            out.append("| `ab/` | `scripts/oversub_ab.sh`, `scripts/handoff_compare.sh` | "
+                       "interleaved A/B runs of the connection-pool rows (library "
+                       "revisions, hand-off thresholds) that `docs/design.md` quotes |")
         if not any((sw.cpus() or 0) >= 16 for sw in sweeps):
             out += ["", "No sweep from a machine with 16 or more CPUs is committed yet."]
         return "\n".join(out) + "\n"
