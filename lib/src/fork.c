@@ -80,8 +80,7 @@ static void after_fork_child(void)
 	for (struct lfp_pool *p = registry; p; p = p->fork_next) {
 		/* Nobody waits in the child (its one thread is here). */
 		p->waitq.head = p->waitq.tail = NULL;
-		atomic_store_explicit(&p->waitq.kicked, 0,
-				      memory_order_relaxed);
+		p->waitq.kicked = 0;
 		atomic_store_explicit(&p->waitq.n, 0, memory_order_relaxed);
 		LFP_ST(p->pub.waiters, 0);
 		/* Moves by vanished threads never complete: forget them. */

@@ -127,7 +127,7 @@ void lfp_futex_wake(_Atomic uint32_t *w, int n)
 int lfp_waitq_init(struct lfp_waitq *q)
 {
 	q->head = q->tail = NULL;
-	atomic_init(&q->kicked, 0);
+	q->kicked = 0;
 	atomic_init(&q->n, 0);
 	atomic_init(&q->head_since, 0);
 	return pthread_mutex_init(&q->lock, NULL);
@@ -226,18 +226,10 @@ void lfp_waitq_kick(struct lfp_waitq *q)
 	 * again after lfp_waitq_push). */
 	if (atomic_load_explicit(&q->n, memory_order_seq_cst) == 0)
 		return;
-	/* A kick in flight: its waiter counts itself out of `kicked`, fences
-	 * and then looks, so either it finds what the caller made available
-	 * or this load sees it gone (Dekker again). Without this look every
-	 * release that sees waiters would take the lock, and the lock's line
-	 * would move between CPUs on each one. */
-	if (atomic_load_explicit(&q->kicked, memory_order_seq_cst) != 0)
-		return;
 	struct lfp_waiter *w = NULL;
 	pthread_mutex_lock(&q->lock);
-	if (atomic_load_explicit(&q->kicked, memory_order_relaxed) == 0 &&
-	    (w = pop_head(q)) != NULL) {
-		atomic_fetch_add_explicit(&q->kicked, 1, memory_order_relaxed);
+	if (q->kicked == 0 && (w = pop_head(q)) != NULL) {
+		q->kicked++;
 		/* Release: pairs with the waiter's acquire load of state. */
 		atomic_store_explicit(&w->state, LFP_W_KICKED,
 				      memory_order_release);
@@ -257,8 +249,8 @@ uint32_t lfp_waitq_leave(struct lfp_waitq *q, struct lfp_waiter *w)
 {
 	pthread_mutex_lock(&q->lock);
 	uint32_t st = atomic_load_explicit(&w->state, memory_order_acquire);
-	if (st == LFP_W_KICKED) /* we are about to look (see the fence) */
-		atomic_fetch_sub_explicit(&q->kicked, 1, memory_order_seq_cst);
+	if (st == LFP_W_KICKED)
+		q->kicked--; /* we are about to look */
 	if (st == LFP_W_WAITING) {
 		struct lfp_waiter **pp = &q->head, *prev = NULL;
 		while (*pp != w) {
@@ -273,9 +265,6 @@ uint32_t lfp_waitq_leave(struct lfp_waitq *q, struct lfp_waiter *w)
 		st = LFP_W_TIMEDOUT;
 	}
 	pthread_mutex_unlock(&q->lock);
-	/* A kicked waiter's count-out is before its look (lfp_waitq_kick). */
-	if (st == LFP_W_KICKED)
-		atomic_thread_fence(memory_order_seq_cst);
 	return st;
 }
 
@@ -300,8 +289,7 @@ void lfp_waitq_wake_all(struct lfp_waitq *q)
 		pthread_mutex_lock(&q->lock);
 		struct lfp_waiter *w = pop_head(q);
 		if (w) {
-			atomic_fetch_add_explicit(&q->kicked, 1,
-						  memory_order_relaxed);
+			q->kicked++;
 			atomic_store_explicit(&w->state, LFP_W_KICKED,
 					      memory_order_release);
 		}

@@ -47,7 +47,7 @@ static inline void lfp_full_fence(void)
  * their object straight to it, so no waiter starves (Go's sync.Mutex
  * starvation mode).
  */
-#ifndef LFP_HANDOFF_NS		/* a build may set another, for experiments */
+#ifndef LFP_HANDOFF_NS /* a build may set another, for experiments */
 #define LFP_HANDOFF_NS 1000000u /* 1 ms, as Go's sync.Mutex */
 #endif
 enum { LFP_W_WAITING, LFP_W_HANDED, LFP_W_KICKED, LFP_W_TIMEDOUT };
@@ -63,9 +63,7 @@ struct lfp_waitq {
 	pthread_mutex_t lock;
 	struct lfp_waiter *head, *tail;
 	_Atomic uint32_t n; /* queued waiters */
-	/* Kicked waiters that have not looked yet: written under the lock,
-	 * read without it by lfp_waitq_kick (a kick in flight: no lock). */
-	_Atomic uint32_t kicked;
+	uint32_t kicked;    /* kicked waiters that have not looked yet */
 	/* The oldest waiter's `since`, 0 when none: written under the lock,
 	 * read without it (is anyone starving?). */
 	_Atomic uint64_t head_since;
