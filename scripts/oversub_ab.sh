@@ -4,18 +4,23 @@
 # build-ab/, Release, bench only) and runs scripts/oversub_compare.py over
 # them, with the condvar pool and the no-pool ceiling from the last REV.
 #
-#   scripts/oversub_ab.sh [--reps N] [--workload oversub8|oversub64] REV...
+#   scripts/oversub_ab.sh [--reps N] [--workload oversub8|oversub64]
+#                         [--cflags FLAGS] REV...
+#
+# --cflags: C flags for every build, e.g. -DLFP_HANDOFF_NS=10000000u.
 #
 # results/ab/ keeps the output of the runs that docs/design.md quotes.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 REPS=7
 WL=oversub8
+CFLAGS_AB=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--reps) REPS="$2"; shift 2 ;;
 	--workload) WL="$2"; shift 2 ;;
-	-h | --help) sed -n '2,9p' "$0"; exit 0 ;;
+	--cflags) CFLAGS_AB="$2"; shift 2 ;;
+	-h | --help) sed -n '2,12p' "$0"; exit 0 ;;
 	*) break ;;
 	esac
 done
@@ -26,6 +31,7 @@ for rev in "$@"; do
 	sha="$(git -C "$ROOT" rev-parse --short "$rev^{commit}")"
 	src="$ROOT/build-ab/src-$sha"
 	dir="$ROOT/build-ab/build-$sha"
+	[ -z "$CFLAGS_AB" ] || dir="$dir-$(printf '%s' "$CFLAGS_AB" | cksum | cut -d' ' -f1)"
 	if [ ! -d "$src" ]; then
 		git -C "$ROOT" worktree add --detach "$src" "$sha" >/dev/null 2>&1 ||
 			{ echo "git worktree add failed for $rev" >&2; exit 2; }
@@ -33,12 +39,12 @@ for rev in "$@"; do
 	mkdir -p "$dir"
 	cmake -S "$src" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DLFPOOL_BUILD_BENCH=ON \
 		-DLFPOOL_BUILD_TESTS=OFF -DLFPOOL_BUILD_STRESS=OFF -DLFPOOL_BUILD_EXAMPLES=OFF \
-		>"$dir/build.log" 2>&1 &&
+		-DCMAKE_C_FLAGS="$CFLAGS_AB" >"$dir/build.log" 2>&1 &&
 		cmake --build "$dir" --target lfpool_bench -j "$(nproc)" >>"$dir/build.log" 2>&1 ||
 		{ echo "build failed: $dir/build.log" >&2; exit 2; }
 	bin="$dir/bench/lfpool_bench"
 	specs+=("$sha=$bin:lfpool")
 done
-echo "revisions: $*"
+echo "revisions: $*${CFLAGS_AB:+ (C flags: $CFLAGS_AB)}"
 exec python3 "$ROOT/scripts/oversub_compare.py" --reps "$REPS" --workload "$WL" \
 	"condvar=$bin:condvar" "${specs[@]}" "ceiling=$bin:tls_array"
