@@ -48,7 +48,7 @@ static inline void lfp_full_fence(void)
  * starvation mode).
  */
 #ifndef LFP_HANDOFF_NS /* a build may set another, for experiments */
-#define LFP_HANDOFF_NS 1000000u /* 1 ms, as Go's sync.Mutex */
+#define LFP_HANDOFF_NS 10000000u /* 10 ms (docs/design.md: why not 1) */
 #endif
 enum { LFP_W_WAITING, LFP_W_HANDED, LFP_W_KICKED, LFP_W_TIMEDOUT };
 
