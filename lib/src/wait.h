@@ -47,8 +47,10 @@ static inline void lfp_full_fence(void)
  * their object straight to it, so no waiter starves (Go's sync.Mutex
  * starvation mode).
  */
-#ifndef LFP_HANDOFF_NS /* a build may set another, for experiments */
-#define LFP_HANDOFF_NS 10000000u /* 10 ms (docs/design.md: why not 1) */
+/* 10 ms (docs/design.md: why not 1); a build may set another, for
+ * experiments (scripts/handoff_compare.sh). */
+#ifndef LFP_HANDOFF_NS
+#define LFP_HANDOFF_NS 10000000u
 #endif
 enum { LFP_W_WAITING, LFP_W_HANDED, LFP_W_KICKED, LFP_W_TIMEDOUT };
 
