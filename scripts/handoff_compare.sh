@@ -27,12 +27,7 @@ specs=()
 for ns in "$@"; do
 	case "$ns" in '' | *[!0-9]*) echo "bad NS '$ns'" >&2; exit 2 ;; esac
 	dir="$ROOT/build-handoff-$ns"
-	mkdir -p "$dir"
-	cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DLFPOOL_BUILD_BENCH=ON \
-		-DLFPOOL_BUILD_TESTS=OFF -DLFPOOL_BUILD_STRESS=OFF -DLFPOOL_BUILD_EXAMPLES=OFF \
-		-DCMAKE_C_FLAGS="-DLFP_HANDOFF_NS=${ns}u" >"$dir/build.log" 2>&1 &&
-		cmake --build "$dir" --target lfpool_bench -j "$(nproc)" >>"$dir/build.log" 2>&1 ||
-		{ echo "build failed: $dir/build.log" >&2; exit 2; }
+	"$ROOT/scripts/build_bench_variant.sh" "$ROOT" "$dir" "-DLFP_HANDOFF_NS=${ns}u"
 	specs+=("h$((ns / 1000))us=$dir/bench/lfpool_bench:lfpool")
 done
 bin="$dir/bench/lfpool_bench"

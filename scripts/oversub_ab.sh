@@ -36,12 +36,7 @@ for rev in "$@"; do
 		git -C "$ROOT" worktree add --detach "$src" "$sha" >/dev/null 2>&1 ||
 			{ echo "git worktree add failed for $rev" >&2; exit 2; }
 	fi
-	mkdir -p "$dir"
-	cmake -S "$src" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DLFPOOL_BUILD_BENCH=ON \
-		-DLFPOOL_BUILD_TESTS=OFF -DLFPOOL_BUILD_STRESS=OFF -DLFPOOL_BUILD_EXAMPLES=OFF \
-		-DCMAKE_C_FLAGS="$CFLAGS_AB" >"$dir/build.log" 2>&1 &&
-		cmake --build "$dir" --target lfpool_bench -j "$(nproc)" >>"$dir/build.log" 2>&1 ||
-		{ echo "build failed: $dir/build.log" >&2; exit 2; }
+	"$ROOT/scripts/build_bench_variant.sh" "$src" "$dir" "$CFLAGS_AB"
 	bin="$dir/bench/lfpool_bench"
 	specs+=("$sha=$bin:lfpool")
 done
