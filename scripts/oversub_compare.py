@@ -11,7 +11,8 @@ Each repetition runs every LABEL once (one process each, the start rotated
 per repetition); printed per thread count and label: medians over the
 repetitions of Mops/s, of the per-repetition ratio to the `condvar` label
 (if one is given), fairness, acquire p99 / p99.9, max wait and voluntary
-context switches per operation, and the smallest cpu_ok seen.
+context switches per operation, over the repetitions whose row has
+cpu_ok = 1 (bench/README.md, "Rejected rows"); `ok` says how many.
 """
 import argparse
 import json
@@ -50,25 +51,32 @@ def main():
             if p.returncode != 0:
                 sys.exit(f"{label}: {binary} failed:\n{p.stderr[-2000:]}")
             for b in json.loads(p.stdout)["benchmarks"]:
-                res.setdefault((label, b["threads"]), []).append(b)
+                if b.get("cpu_ok") == 1:
+                    res.setdefault((label, b["threads"]), {})[r] = b
+                else:
+                    res.setdefault((label, b["threads"]), {})
     med = statistics.median
     print(f"{wl}: {a.reps} repetitions, {a.seconds} s rows; medians")
-    print("threads label        Mops/s  ÷condvar  fairness  p99 ns  p99.9 ns  max wait  vcs/op   cpu_ok")
+    print("threads label        Mops/s  ÷condvar  fairness  p99 ns  p99.9 ns  max wait  vcs/op   ok")
     for t in sorted({k[1] for k in res}):
-        base = [b["Mpairs/s"] for b in res.get(("condvar", t), [])]
+        base = res.get(("condvar", t), {})
         for label, _, _ in specs:
-            rows = res.get((label, t), [])
+            byrep = res.get((label, t), {})
+            rows = list(byrep.values())
             if not rows:
+                if (label, t) in res:
+                    print(f"{t:7d} {label:12s} no accepted repetition")
                 continue
             m = [b["Mpairs/s"] for b in rows]
-            ratio = med([x / y for x, y in zip(m, base)]) if base else float("nan")
+            rs = [b["Mpairs/s"] / base[k]["Mpairs/s"] for k, b in byrep.items() if k in base]
+            ratio = med(rs) if rs else float("nan")
             print(f"{t:7d} {label:12s} {med(m):6.3f}  {ratio:7.2f}x  "
                   f"{med([b['fairness'] for b in rows]):8.3f}  "
                   f"{med([b.get('p99_ns', 0) for b in rows]):6.0f}  "
                   f"{med([b.get('p999_ns', 0) for b in rows]):8.0f}  "
                   f"{med([b.get('max_wait_ns', 0) for b in rows]) / 1e6:6.1f} ms  "
                   f"{med([b['nvcsw_per_op'] for b in rows]):.1e}  "
-                  f"{min(b['cpu_ok'] for b in rows):.0f}")
+                  f"{len(rows)}/{a.reps}")
 
 
 if __name__ == "__main__":
