@@ -21,7 +21,10 @@
  *   - creating an object: lock-free slot allocation plus the user's create().
  *   - pool exhausted: lfp_try_acquire returns LFP_EMPTY (see its contract);
  *     lfp_acquire blocks (futex) and lfp_acquire_timed blocks up to its
- *     timeout.
+ *     timeout. A release while threads wait does not go into the cache:
+ *     its object goes onto a lock-free stack (one CAS) and a sleeper is
+ *     kicked, or a starving one handed the object, under the wait queue's
+ *     mutex (blocking, short).
  *
  * Platforms: Linux (futex, membarrier), x86-64 and aarch64, GCC or Clang.
  *
